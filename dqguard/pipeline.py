@@ -1,0 +1,172 @@
+"""One case, inside a worker: build, export, prepare, calibrate, convert, check.
+
+Each step that fails becomes a DQG900 finding at the case's manifest line naming the step and the
+exception, so one broken case never hides another. Torch is imported here and only here (and in
+the modules this one imports), which is why only workers load this module.
+"""
+
+import importlib
+import sys
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import torch
+from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
+from torchao.quantization.pt2e.quantizer import Quantizer
+
+from dqguard.check import check
+from dqguard.locate import is_user_file, user_frame
+from dqguard.manifest import Case
+from dqguard.records import CaseResult, Finding, status_of
+from dqguard.structural import use_minmax_qparams
+
+
+class StepFailed(Exception):
+    def __init__(self, step: str, message: str, detail: str | None) -> None:
+        super().__init__(message)
+        self.step = step
+        self.message = message
+        self.detail = detail
+
+
+def _one_line(exc: BaseException) -> str:
+    text = f"{type(exc).__name__}: {exc}".strip()
+    first = text.splitlines()[0] if text else type(exc).__name__
+    return first if len(first) <= 300 else first[:297] + "..."
+
+
+class _Steps:
+    def __init__(self, on_phase: Callable[[str], None]) -> None:
+        self.phases: dict[str, float] = {}
+        self.on_phase = on_phase
+
+    @contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        self.on_phase(name)
+        start = time.perf_counter()
+        try:
+            yield
+        except StepFailed:
+            raise
+        except Exception as exc:
+            detail = "".join(traceback.format_exception(exc)).rstrip()
+            raise StepFailed(name, f"{name} failed: {_one_line(exc)}", detail) from exc
+        finally:
+            self.phases[name] = self.phases.get(name, 0.0) + time.perf_counter() - start
+
+
+def resolve(reference: str) -> Any:
+    module_name, _, attribute = reference.partition(":")
+    value: Any = importlib.import_module(module_name)
+    for part in attribute.split("."):
+        value = getattr(value, part)
+    return value
+
+
+def _build(reference: str, kind: type, what: str) -> Any:
+    value = resolve(reference)
+    # A class is instantiated, an instance used as is, any other callable is a factory.
+    if not isinstance(value, kind) and callable(value):
+        value = value()
+    if not isinstance(value, kind):
+        raise TypeError(f"{what} {reference!r} gave {type(value).__name__}, not {kind.__name__}")
+    return value
+
+
+def _example_args(reference: str) -> tuple[Any, ...]:
+    value = resolve(reference)
+    if callable(value):
+        value = value()
+    if isinstance(value, torch.Tensor):
+        return (value,)
+    if not isinstance(value, (tuple, list)):
+        raise TypeError(f"inputs {reference!r} gave {type(value).__name__}, not a tuple of args")
+    return tuple(value)
+
+
+def _exported_module(model: torch.nn.Module, args: tuple[Any, ...], strict: bool) -> Any:
+    program = torch.export.export(model, args, strict=strict)
+    # torch 2.13's .module() adds a `_guards_fn` call node that some quantizers (ExecuTorch's
+    # Arm ones) fail on at prepare; the guards only re-check input shapes we already gave.
+    return program.module(check_guards=False)
+
+
+def user_modules(root: Path) -> dict[str, Path]:
+    """Modules imported from files under `root` that are not an environment's."""
+    found = {}
+    for name, module in list(sys.modules.items()):
+        file = getattr(module, "__file__", None)
+        if not file:
+            continue
+        path = Path(file).resolve()
+        if is_user_file(path, root):
+            found[name] = path
+    return found
+
+
+def _forget_user_modules(root: Path) -> None:
+    # Each case imports the user's modules afresh, so their import-time state cannot leak from
+    # one case into another and the modules a case imported are exactly its dependencies.
+    for name in user_modules(root):
+        del sys.modules[name]
+    importlib.invalidate_caches()
+
+
+def run(
+    case: Case,
+    root: Path,
+    manifest: str,
+    exact_qparams: bool,
+    on_phase: Callable[[str], None] = lambda phase: None,
+) -> CaseResult:
+    started = time.perf_counter()
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+    _forget_user_modules(root)
+    torch._dynamo.reset()
+    torch.manual_seed(0)
+    steps = _Steps(on_phase)
+    fallback = (manifest, case.line)
+    try:
+        with steps.step("import"):
+            model = _build(case.model, torch.nn.Module, "model").eval()
+            args = _example_args(case.inputs)
+            quantizer = _build(case.quantizer, Quantizer, "quantizer")
+        with steps.step("export"):
+            exported = _exported_module(model, args, case.strict)
+        with steps.step("prepare"):
+            prepared = prepare_pt2e(exported, quantizer)
+            if not (exact_qparams or case.exact_qparams):
+                use_minmax_qparams(prepared)
+        with steps.step("calibrate"), torch.no_grad():
+            for _ in range(case.calibration):
+                prepared(*args)
+        with steps.step("convert"):
+            converted = convert_pt2e(prepared)
+        with steps.step("check"):
+            findings = check(converted.graph, root, fallback)
+    except StepFailed as failure:
+        findings = [_case_error(failure, root, fallback)]
+    findings = [f for f in findings if f.rule not in case.ignore]
+    deps = sorted(p.relative_to(root).as_posix() for p in user_modules(root).values())
+    return CaseResult(
+        name=case.name,
+        status=status_of(tuple(findings)),
+        duration_s=round(time.perf_counter() - started, 3),
+        findings=tuple(findings),
+        phases={k: round(v, 3) for k, v in steps.phases.items()},
+        deps=tuple(deps),
+    )
+
+
+def _case_error(failure: StepFailed, root: Path, fallback: tuple[str, int]) -> Finding:
+    # The manifest line is the primary location: the case is what failed. The user's innermost
+    # frame, if any, goes into the message so the cause is one click away.
+    frame = user_frame(failure.detail, root)
+    message = failure.message + (f" (at {frame[0]}:{frame[1]})" if frame else "")
+    return Finding(rule="DQG900", message=message, path=fallback[0], line=fallback[1],
+                   detail=failure.detail)

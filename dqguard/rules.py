@@ -1,0 +1,78 @@
+"""The rule registry: every code dqguard can report, read by help, README, SARIF and annotations."""
+
+from typing import NamedTuple
+
+
+class Rule(NamedTuple):
+    code: str
+    name: str
+    severity: str  # "error" | "warning"
+    summary: str
+    explanation: str
+    fix: str
+
+
+_ALL = (
+    Rule(
+        "DQG001",
+        "shared-dequantize",
+        "error",
+        "A dequantize node feeds more than one op, at least one of them quantized.",
+        "Backends partition a converted graph into dequantize -> op -> quantize groups. A dequantize "
+        "shared by several ops belongs to no single group, so partitioners reject the pattern or "
+        "silently fall back to float for the ops involved. convert_pt2e's DuplicateDQPass should have "
+        "given every annotated consumer its own copy; torchao's affine dequantize ops are never "
+        "duplicated, nor are ops it does not know.",
+        "Give each consumer its own dequantize: annotate the consumers so DuplicateDQPass handles "
+        "them, or duplicate the dequantize in a pass of your own after convert_pt2e.",
+    ),
+    Rule(
+        "DQG002",
+        "shared-dynamic-dequantize",
+        "warning",
+        "A dynamically quantized input's dequantize feeds more than one op.",
+        "The dynamic-quantization pattern choose_qparams -> getitem -> quantize -> dequantize is left "
+        "shared by DuplicateDQPass on purpose, so every op reading the same tensor shares one "
+        "dequantize. Backends that partition per op group cannot lower the consumers independently.",
+        "Duplicate the dynamic quantize/dequantize chain per consumer, or add DQG002 to `ignore` if "
+        "your backend accepts a shared dynamic input (XNNPACK's dynamic linear partitioner does).",
+    ),
+    Rule(
+        "DQG003",
+        "nothing-quantized",
+        "error",
+        "The converted graph has no quantized op: the quantizer matched nothing.",
+        "A guard that checks an unquantized graph verifies nothing. This happens when a quantizer "
+        "relies on metadata (such as source_fn_stack) that the chosen export mode does not produce, "
+        "or when its patterns do not match the model's ops.",
+        "Check that the quantizer supports the export mode (try strict = true) and the model's ops.",
+    ),
+    Rule(
+        "DQG900",
+        "case-error",
+        "error",
+        "A step of the case's pipeline failed.",
+        "Importing the case's modules, building the model, inputs or quantizer, exporting, preparing, "
+        "calibrating or converting raised an exception, so the case could not be checked.",
+        "Fix the failing step; the message names it and the exception it raised.",
+    ),
+    Rule(
+        "DQG901",
+        "case-timeout",
+        "error",
+        "The case did not finish within its time limit.",
+        "The worker running the case was stopped when the case's timeout passed.",
+        "Raise `timeout` for the case, or find where the pipeline hangs (`--verbose` prints phases).",
+    ),
+    Rule(
+        "DQG902",
+        "worker-crashed",
+        "error",
+        "The worker running the case died or passed the case's memory limit.",
+        "The interpreter running the case was killed by a signal, aborted, crashed, or grew past "
+        "the case's `memory` limit. The message has the exit status and the tail of its stderr.",
+        "Reproduce with `dqguard scan -j 1 --case NAME`; raise `memory` if the model needs it.",
+    ),
+)
+
+RULES: dict[str, Rule] = {rule.code: rule for rule in _ALL}
