@@ -122,11 +122,12 @@ def check(graph: torch.fx.Graph, root: Path, fallback: tuple[str, int]) -> list[
             path=path,
             line=line,
         )]
+    position = {node: index for index, node in enumerate(nodes)}
     findings = []
     for node in nodes:
         if op_name(node) not in DEQUANTIZE_OPS:
             continue
-        users = [u for u in node.users if op_name(u) != _SYM_SIZE]
+        users = sorted((u for u in node.users if op_name(u) != _SYM_SIZE), key=position.__getitem__)
         quantized = [u for u in users if is_quantized(u)]
         if len(users) < 2 or not quantized:
             continue

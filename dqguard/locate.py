@@ -25,8 +25,7 @@ def user_frame(stack_trace: str | None, root: Path) -> tuple[str, int] | None:
         return None
     frames = [(Path(m.group("path")), int(m.group("line"))) for m in _FRAME.finditer(stack_trace)]
     for path, line in reversed(frames):
-        if not path.is_absolute():
-            path = root / path
-        if is_user_file(path, root):
+        # Relative names are the interpreter's own (<frozen importlib._bootstrap>, <string>).
+        if path.is_absolute() and is_user_file(path, root):
             return path.relative_to(root).as_posix(), line
     return None

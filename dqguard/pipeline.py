@@ -45,16 +45,15 @@ class _Steps:
         self.on_phase = on_phase
 
     @contextmanager
-    def step(self, name: str) -> Iterator[None]:
+    def step(self, name: str, doing: str) -> Iterator[None]:
+        """Time phase `name`; a failure inside becomes StepFailed saying what was being done."""
         self.on_phase(name)
         start = time.perf_counter()
         try:
             yield
-        except StepFailed:
-            raise
         except Exception as exc:
             detail = "".join(traceback.format_exception(exc)).rstrip()
-            raise StepFailed(name, f"{name} failed: {_one_line(exc)}", detail) from exc
+            raise StepFailed(name, f"{doing} failed: {_one_line(exc)}", detail) from exc
         finally:
             self.phases[name] = self.phases.get(name, 0.0) + time.perf_counter() - start
 
@@ -116,6 +115,28 @@ def _forget_user_modules(root: Path) -> None:
     importlib.invalidate_caches()
 
 
+def convert(case: Case, exact_qparams: bool, steps: _Steps | None = None) -> Any:
+    """The case's converted GraphModule. The user's modules must be importable already."""
+    steps = steps or _Steps(lambda phase: None)
+    with steps.step("import", "building the model"):
+        model = _build(case.model, torch.nn.Module, "model").eval()
+    with steps.step("import", "building the inputs"):
+        args = _example_args(case.inputs)
+    with steps.step("import", "building the quantizer"):
+        quantizer = _build(case.quantizer, Quantizer, "quantizer")
+    with steps.step("export", "torch.export"):
+        exported = _exported_module(model, args, case.strict)
+    with steps.step("prepare", "prepare_pt2e"):
+        prepared = prepare_pt2e(exported, quantizer)
+        if not (exact_qparams or case.exact_qparams):
+            use_minmax_qparams(prepared)
+    with steps.step("calibrate", "calibration"), torch.no_grad():
+        for _ in range(case.calibration):
+            prepared(*args)
+    with steps.step("convert", "convert_pt2e"):
+        return convert_pt2e(prepared)
+
+
 def run(
     case: Case,
     root: Path,
@@ -132,22 +153,8 @@ def run(
     steps = _Steps(on_phase)
     fallback = (manifest, case.line)
     try:
-        with steps.step("import"):
-            model = _build(case.model, torch.nn.Module, "model").eval()
-            args = _example_args(case.inputs)
-            quantizer = _build(case.quantizer, Quantizer, "quantizer")
-        with steps.step("export"):
-            exported = _exported_module(model, args, case.strict)
-        with steps.step("prepare"):
-            prepared = prepare_pt2e(exported, quantizer)
-            if not (exact_qparams or case.exact_qparams):
-                use_minmax_qparams(prepared)
-        with steps.step("calibrate"), torch.no_grad():
-            for _ in range(case.calibration):
-                prepared(*args)
-        with steps.step("convert"):
-            converted = convert_pt2e(prepared)
-        with steps.step("check"):
+        converted = convert(case, exact_qparams, steps)
+        with steps.step("check", "the check"):
             findings = check(converted.graph, root, fallback)
     except StepFailed as failure:
         findings = [_case_error(failure, root, fallback)]

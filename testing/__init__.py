@@ -1,0 +1,48 @@
+"""Helpers for dqguard's tests: scenario repositories and a way to run the real CLI on them."""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+RESOURCES = Path(__file__).parent / "resources"
+
+
+def copy_repo(name: str, destination: Path) -> Path:
+    """A private copy of a scenario repository, so tests may edit it and write caches into it."""
+    target = destination / name
+    shutil.copytree(RESOURCES / name, target, ignore=shutil.ignore_patterns("__pycache__", ".dqguard_cache"))
+    return target
+
+
+def dqguard(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the real command line in a fresh interpreter, as a user would."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("GITHUB_")}
+    environment.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "dqguard", *args],
+        cwd=cwd,
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def scan_json(repo: Path, *args: str) -> dict[str, Any]:
+    completed = dqguard("scan", "--format", "json", *args, cwd=repo)
+    assert completed.returncode in (0, 1), completed.stderr
+    document: dict[str, Any] = json.loads(completed.stdout)
+    return document
+
+
+def expected_line(path: Path, marker: str) -> int:
+    """The line carrying `# expect: <marker>` in a scenario source file."""
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        if re.search(rf"# expect: {re.escape(marker)}\b", line):
+            return number
+    raise AssertionError(f"no '# expect: {marker}' in {path}")

@@ -1,0 +1,56 @@
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dqguard import manifest
+from dqguard.records import CaseResult
+from testing import RESOURCES
+
+
+def load_cases(repo: Path) -> dict[str, manifest.Case]:
+    return {case.name: case for case in manifest.load(repo / "dqguard.toml").cases}
+
+
+class InProcess:
+    """Runs scenario cases through the real pipeline inside the test process (no worker)."""
+
+    def __init__(self) -> None:
+        self.roots: set[Path] = set()
+
+    def run(self, repo: str, name: str, exact_qparams: bool = False) -> CaseResult:
+        from dqguard import pipeline
+
+        root = (RESOURCES / repo).resolve()
+        self.roots.add(root)
+        return pipeline.run(load_cases(root)[name], root, "dqguard.toml", exact_qparams)
+
+    def convert(self, repo: str, name: str, exact_qparams: bool = False) -> Any:
+        from dqguard import pipeline
+
+        root = (RESOURCES / repo).resolve()
+        self.roots.add(root)
+        if str(root) not in sys.path:
+            sys.path.insert(0, str(root))
+        return pipeline.convert(load_cases(root)[name], exact_qparams)
+
+    def forget(self) -> None:
+        from dqguard import pipeline
+
+        for root in self.roots:
+            while str(root) in sys.path:
+                sys.path.remove(str(root))
+            for module in pipeline.user_modules(root):
+                del sys.modules[module]
+
+
+@pytest.fixture
+def in_process() -> Iterator[InProcess]:
+    runner = InProcess()
+    yield runner
+    runner.forget()
+
+
+Factory = Callable[..., Any]
