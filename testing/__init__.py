@@ -46,3 +46,11 @@ def expected_line(path: Path, marker: str) -> int:
         if re.search(rf"# expect: {re.escape(marker)}\b", line):
             return number
     raise AssertionError(f"no '# expect: {marker}' in {path}")
+
+
+def matches_golden(path: Path, actual: str) -> bool:
+    """Compare with a golden file; DQGUARD_UPDATE_GOLDEN=1 rewrites it instead."""
+    if os.environ.get("DQGUARD_UPDATE_GOLDEN") == "1":
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(actual)
+    return path.read_text() == actual
