@@ -45,9 +45,12 @@ def cli() -> None:
 @click.option("--manifest", type=click.Path(dir_okay=False, path_type=Path),
               help="dqguard.toml or pyproject.toml (default: found from the current directory up).")
 @click.option("--format", "formats", multiple=True, metavar="FORMAT[:PATH]",
-              help="text (default), github or json; repeat for several; ':PATH' writes to a file.")
+              help="text (default), github (annotations), json, sarif, junit or summary (Markdown); "
+              "repeat for several; ':PATH' writes to a file.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the report to this file instead of standard output.")
+@click.option("--summary", "summary", type=click.Path(dir_okay=False, path_type=Path),
+              help="Append the Markdown job summary to this file (as to $GITHUB_STEP_SUMMARY when set).")
 @click.option("-j", "--jobs", type=click.IntRange(min=1),
               help="Worker processes (default: the CPUs this process may use).")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True),
@@ -59,20 +62,38 @@ def cli() -> None:
               help="Do not report this rule; repeatable.")
 @click.option("--exact-qparams", is_flag=True,
               help="Compute every observer's qparams exactly as the quantizer configured (slow).")
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), envvar="DQGUARD_CACHE_DIR",
+              help="Where verdicts are cached (default: .dqguard_cache beside the manifest).")
+@click.option("--no-cache", is_flag=True, help="Neither reuse nor record cached verdicts.")
 @click.option("-v", "--verbose", is_flag=True, help="Print per-case phase timings and tracebacks.")
+@click.option("--docker", is_flag=True,
+              help="Run the scan inside dqguard's image (torch and torchao as CI has them).")
+@click.option("--image", metavar="REF", help="The image for --docker (implies it; default: the release's).")
+@click.argument("files", nargs=-1, type=click.Path(path_type=str))
 def scan(
     manifest: Path | None,
     formats: tuple[str, ...],
     output: Path | None,
+    summary: Path | None,
     jobs: int | None,
     timeout: float | None,
     shard: str | None,
     cases: tuple[str, ...],
     ignore: tuple[str, ...],
     exact_qparams: bool,
+    cache_dir: Path | None,
+    no_cache: bool,
     verbose: bool,
+    docker: bool,
+    image: str | None,
+    files: tuple[str, ...],
 ) -> None:
-    """Check every case of the manifest for shared dequantize nodes."""
+    """Check every case of the manifest for shared dequantize nodes.
+
+    With FILES (as pre-commit passes them), a case is re-run only when one of FILES is a
+    dependency it imported and has changed, or its manifest entry changed; the other cases
+    report their cached verdict. A case with no cached verdict always runs.
+    """
     outputs = [_parse_format(f) for f in formats]
     if not outputs:
         outputs = [Output("text", None)]
@@ -91,9 +112,15 @@ def scan(
         cases=cases,
         ignore=ignore,
         exact_qparams=exact_qparams,
+        files=files,
+        cache_dir=cache_dir,
+        no_cache=no_cache,
+        summary=summary,
         verbose=verbose,
         color=to_terminal,
         progress=sys.stderr.isatty() and not machine_on_stdout,
+        docker=docker or image is not None,
+        image=image,
     )
     sys.exit(execute(options))
 

@@ -18,6 +18,7 @@ import torch
 from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
 from torchao.quantization.pt2e.quantizer import Quantizer
 
+from dqguard.cache import file_hash
 from dqguard.check import check
 from dqguard.locate import is_user_file, user_frame
 from dqguard.manifest import Case
@@ -158,15 +159,14 @@ def run(
             findings = check(converted.graph, root, fallback)
     except StepFailed as failure:
         findings = [_case_error(failure, root, fallback)]
-    findings = [f for f in findings if f.rule not in case.ignore]
-    deps = sorted(p.relative_to(root).as_posix() for p in user_modules(root).values())
+    deps = {p.relative_to(root).as_posix(): file_hash(p) for p in user_modules(root).values()}
     return CaseResult(
         name=case.name,
         status=status_of(tuple(findings)),
         duration_s=round(time.perf_counter() - started, 3),
         findings=tuple(findings),
         phases={k: round(v, 3) for k, v in steps.phases.items()},
-        deps=tuple(deps),
+        deps={path: digest for path, digest in sorted(deps.items()) if digest is not None},
     )
 
 

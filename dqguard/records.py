@@ -30,7 +30,7 @@ class CaseResult(NamedTuple):
     duration_s: float
     findings: tuple[Finding, ...] = ()
     phases: dict[str, float] = MappingProxyType({})  # type: ignore[assignment]
-    deps: tuple[str, ...] = ()  # repo-relative files the case imported
+    deps: dict[str, str] = MappingProxyType({})  # type: ignore[assignment]  # imported file -> sha256
     cached: bool = False
 
 
@@ -69,7 +69,8 @@ def finding_from_json(data: dict[str, Any]) -> Finding:
 def case_to_json(result: CaseResult) -> dict[str, Any]:
     data = result._asdict()
     data["findings"] = [finding_to_json(f) for f in result.findings]
-    data["deps"] = list(result.deps)
+    data["phases"] = dict(result.phases)
+    data["deps"] = dict(result.deps)
     return data
 
 
@@ -78,7 +79,6 @@ def case_from_json(data: dict[str, Any]) -> CaseResult:
         **{
             **data,
             "findings": tuple(finding_from_json(f) for f in data["findings"]),
-            "deps": tuple(data["deps"]),
         }
     )
 

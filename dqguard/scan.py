@@ -8,12 +8,14 @@ import time
 from pathlib import Path
 from typing import NamedTuple
 
+from dqguard import cache as cache_module
 from dqguard import manifest as manifest_module
 from dqguard import runner
+from dqguard.cache import DIRECTORY_NAME, Cache
 from dqguard.errors import EXIT_CLEAN, EXIT_FINDINGS, DqguardError
 from dqguard.manifest import Case
-from dqguard.records import CaseResult, Finding, NodeRef, ScanResult
-from dqguard.report import FORMATS
+from dqguard.records import CaseResult, Finding, NodeRef, ScanResult, status_of
+from dqguard.report import FORMATS, outputs
 from dqguard.report.style import Style
 
 
@@ -31,9 +33,15 @@ class ScanOptions(NamedTuple):
     cases: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
     exact_qparams: bool = False
+    files: tuple[str, ...] = ()  # changed files, as pre-commit passes them; () means all
+    cache_dir: Path | None = None
+    no_cache: bool = False
+    summary: Path | None = None  # Markdown summary appended here (and to $GITHUB_STEP_SUMMARY)
     verbose: bool = False
     color: bool = False
     progress: bool = False
+    docker: bool = False  # re-run the scan inside `image` (dqguard.docker)
+    image: str | None = None
 
 
 def default_jobs() -> int:
@@ -105,15 +113,64 @@ def exit_code(result: ScanResult) -> int:
     return EXIT_FINDINGS if any(c.status != "ok" for c in result.cases) else EXIT_CLEAN
 
 
+def _cache(options: ScanOptions, root: Path) -> Cache | None:
+    if options.no_cache:
+        return None
+    configured = options.cache_dir or os.environ.get("DQGUARD_CACHE_DIR")
+    return Cache(Path(configured) if configured else root / DIRECTORY_NAME)
+
+
+def _changed_files(files: tuple[str, ...], root: Path) -> set[str] | None:
+    """FILES as root-relative posix paths; None when none were given (check every dependency)."""
+    if not files:
+        return None
+    relative = set()
+    for name in files:
+        path = Path(name).absolute()
+        if path.is_relative_to(root):
+            relative.add(path.relative_to(root).as_posix())
+    return relative
+
+
+def _at_case_line(result: CaseResult, case: Case, manifest: str) -> CaseResult:
+    # The manifest location of a finding is always its case's line, which may have moved since.
+    findings = tuple(f._replace(line=case.line) if f.path == manifest else f for f in result.findings)
+    return result._replace(findings=findings, cached=True)
+
+
+def _without_ignored(result: CaseResult, ignore: tuple[str, ...]) -> CaseResult:
+    findings = tuple(f for f in result.findings if f.rule not in ignore)
+    return result._replace(findings=findings, status=status_of(findings))
+
+
 def execute(options: ScanOptions) -> int:
+    if options.docker:
+        from dqguard import docker  # imports this module
+
+        return docker.execute(options)
     manifest_path = options.manifest or manifest_module.discover(Path.cwd())
     manifest = manifest_module.load(manifest_path)
-    cases = [c._replace(ignore=c.ignore + options.ignore) for c in select(manifest.cases, options)]
-    manifest_rel = manifest.path.relative_to(manifest.root).as_posix()
-    progress = _progress_printer() if options.progress else None
-    results = runner.run(
-        cases,
-        manifest.root,
+    root = manifest.root
+    cases = select(manifest.cases, options)
+    manifest_rel = manifest.path.relative_to(root).as_posix()
+    cache = _cache(options, root)
+    env = cache_module.environment() if cache else {}
+    changed = _changed_files(options.files, root)
+
+    results: list[CaseResult | None] = [None] * len(cases)
+    keys = [cache_module.case_key(case, options.exact_qparams, env) for case in cases]
+    for index, case in enumerate(cases):
+        entry = cache.read(case.name) if cache else None
+        if entry and entry.key == keys[index] and not cache_module.changed_dependencies(
+            entry.result, root, changed
+        ):
+            results[index] = _at_case_line(entry.result, case, manifest_rel)
+    to_run = [index for index, result in enumerate(results) if result is None]
+
+    progress = _progress_printer() if options.progress and to_run else None
+    fresh = runner.run(
+        [cases[i] for i in to_run],
+        root,
         manifest_rel,
         jobs=options.jobs or default_jobs(),
         exact_qparams=options.exact_qparams,
@@ -122,22 +179,38 @@ def execute(options: ScanOptions) -> int:
     )
     if progress is not None:
         sys.stderr.write("\r\033[K")
-    prefix = os.path.relpath(manifest.root, display_base())
-    result = ScanResult(
-        manifest=_rebase_path(manifest_rel, prefix),
-        cases=tuple(rebase(results, prefix)),
-    )
-    write_reports(result, options)
-    return exit_code(result)
+    unwritable = False
+    for index, result in zip(to_run, fresh, strict=True):
+        results[index] = result
+        if cache and result.status != "error" and not cache.write(keys[index], result):
+            unwritable = True
+    if unwritable and cache:
+        sys.stderr.write(f"dqguard: warning: cannot write the cache in {cache.directory}\n")
+
+    checked = [
+        _without_ignored(result, cases[i].ignore + options.ignore)
+        for i, result in enumerate(results)
+        if result is not None
+    ]
+    prefix = os.path.relpath(root, display_base())
+    report = ScanResult(manifest=_rebase_path(manifest_rel, prefix), cases=tuple(rebase(checked, prefix)))
+    write_reports(report, options)
+    return exit_code(report)
 
 
 def write_reports(result: ScanResult, options: ScanOptions) -> None:
-    style = Style(color=options.color, verbose=options.verbose)
+    files = [(o.format, o.path) for o in options.outputs if o.path is not None]
+    summaries = outputs.summary_files(options.summary)
+    style = Style(options.color, options.verbose, outputs.elsewhere(files, summaries))
     for output in options.outputs:
-        text = FORMATS[output.format](result, style if output.path is None else Style(False, options.verbose))
+        text = FORMATS[output.format](result, style if output.path is None else style._replace(color=False))
         if output.path is None:
             sys.stdout.write(text)
             sys.stdout.flush()
         else:
             output.path.parent.mkdir(parents=True, exist_ok=True)
             output.path.write_text(text)
+    outputs.append_summaries(result, style, summaries)
+    if options.summary is not None:
+        files.append(("summary", options.summary))
+    outputs.write_step_outputs(result, files)

@@ -54,3 +54,15 @@ def matches_golden(path: Path, actual: str) -> bool:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(actual)
     return path.read_text() == actual
+
+
+def poisoned_torch(directory: Path) -> dict[str, str]:
+    """An environment in which importing torch fails: proof that a run never needed it."""
+    package = directory / "poison" / "torch"
+    package.mkdir(parents=True, exist_ok=True)
+    (package / "__init__.py").write_text("raise ImportError('dqguard test: torch was imported')\n")
+    return {"PYTHONPATH": str(package.parent)}
+
+
+def summary_line(stdout: str) -> str:
+    return stdout.rstrip("\n").splitlines()[-1]

@@ -86,7 +86,8 @@ def test_github_actions_prints_text_and_annotations(tmp_path: Path) -> None:
     lines = completed.stdout.splitlines()
     assert lines[0].startswith("findings/graphs.py:17: DQG002 ")
     assert lines[1] == "1 case, 1 with findings"
-    assert lines[2].startswith("::warning file=findings/graphs.py,line=17,title=DQG002 shared-dynamic-dequantize::")
+    assert lines[2].startswith(
+        "::warning file=findings/graphs.py,line=17,title=DQG002 shared-dynamic-dequantize::")
 
 
 def test_paths_are_relative_to_where_you_run(tmp_path: Path) -> None:

@@ -119,5 +119,5 @@ def test_discovery_walks_up_and_prefers_dqguard_toml(tmp_path: Path) -> None:
 
 def test_pyproject_without_our_table_is_not_a_manifest(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text("[tool.ruff]\nline-length = 100\n")
-    with pytest.raises(DqguardError, match="no dqguard.toml"):
+    with pytest.raises(DqguardError, match=r"no dqguard\.toml"):
         discover(tmp_path)

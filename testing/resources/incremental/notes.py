@@ -1,0 +1,1 @@
+"""Imported by no case: editing it must re-run nothing."""
