@@ -11,6 +11,7 @@ died is reported (DQG901/DQG902), never lost. Results come back in the order of 
 import contextlib
 import json
 import os
+import re
 import selectors
 import signal
 import subprocess
@@ -23,13 +24,18 @@ from pathlib import Path
 from typing import Any
 
 from dqguard.errors import DqguardError
+from dqguard.locate import user_frame
 from dqguard.manifest import Case
 from dqguard.records import CaseResult, Finding, case_from_json
 
 CASES_PER_WORKER = 25
 RECYCLE_RSS = 3 * 2**30
 _POLL_S = 0.1
-_TAIL_BYTES = 1500
+_TAIL_BYTES = 16_000
+_DUMP_WAIT_S = 1.0
+# What faulthandler prints before a thread's frames (innermost first) and after all of them.
+_DUMP_HEADER = re.compile(r"^.*\(most recent call first\):$", re.MULTILINE)
+_DUMP_MODULES = re.compile(r"^Extension modules: .*$\n?", re.MULTILINE)
 
 Progress = Callable[[int, int, list[str]], None]
 
@@ -43,6 +49,17 @@ def _rss(pid: int) -> int:
     except (OSError, ValueError):
         pass
     return 0
+
+
+def _dump_site(text: str, root: Path) -> tuple[str, int] | None:
+    """The innermost frame of the user's code in a faulthandler dump, if any."""
+    for header in _DUMP_HEADER.finditer(text):
+        frames = text[header.end():].strip("\n").split("\n\n")[0].splitlines()
+        # user_frame reads tracebacks, which list the innermost frame last.
+        site = user_frame("\n".join(reversed(frames)), root)
+        if site is not None:
+            return site
+    return None
 
 
 def _exit_reason(code: int) -> str:
@@ -76,20 +93,30 @@ class _Worker:
         self.deadline = float("inf")
         self.started = 0.0
         self.phase = "start"
+        self.phases: dict[str, float] = {}
+        self.phase_started = 0.0
         self.stderr_mark = 0
         self.done = 0
+        self.eof = False
 
     def send(self, index: int, case: Case, payload: dict[str, Any], timeout: float) -> None:
         self.index, self.case = index, case
         self.started = time.monotonic()
         self.deadline = self.started + timeout
-        self.phase = "start"
-        self.stderr_mark = os.fstat(self.stderr.fileno()).st_size
+        self.phase, self.phases, self.phase_started = "start", {}, self.started
+        self.stderr_mark = self._stderr_size()
         self.stdin.write((json.dumps(payload) + "\n").encode())
         self.stdin.flush()
 
-    def read(self) -> list[dict[str, Any]] | None:
-        """Complete messages so far; None once the worker has closed its end."""
+    def enter(self, phase: str) -> None:
+        """Time phases as the parent sees them, so a case that never returns still has them."""
+        now = time.monotonic()
+        if self.phase != "start":
+            self.phases[self.phase] = self.phases.get(self.phase, 0.0) + now - self.phase_started
+        self.phase, self.phase_started = phase, now
+
+    def read(self) -> list[dict[str, Any]]:
+        """Complete messages so far; sets `eof` once the worker has closed its end."""
         chunks = []
         while True:
             try:
@@ -97,15 +124,30 @@ class _Worker:
             except BlockingIOError:
                 break
             if not chunk:
-                return None
+                # What came before the end still counts: a phase sent just before a crash.
+                self.eof = True
+                break
             chunks.append(chunk)
         *lines, self.buffer = (self.buffer + b"".join(chunks)).split(b"\n")
         return [json.loads(line) for line in lines if line.strip()]
 
+    def _stderr_size(self) -> int:
+        return os.fstat(self.stderr.fileno()).st_size
+
     def stderr_tail(self) -> str:
-        size = os.fstat(self.stderr.fileno()).st_size
+        size = self._stderr_size()
         start = max(self.stderr_mark, size - _TAIL_BYTES)
         return os.pread(self.stderr.fileno(), size - start, start).decode(errors="replace").strip()
+
+    def dump_stacks(self) -> None:
+        """Have a hung worker's faulthandler write where it is, waiting a moment for it."""
+        size = self._stderr_size()
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.proc.pid, signal.SIGUSR1)
+        give_up = time.monotonic() + _DUMP_WAIT_S
+        while time.monotonic() < give_up and self._stderr_size() == size:
+            time.sleep(0.02)
+        time.sleep(0.05)  # the dump is several writes
 
     def kill(self) -> int:
         with contextlib.suppress(ProcessLookupError):
@@ -119,9 +161,28 @@ class _Worker:
 
 def _failure(case: Case, manifest: str, rule: str, message: str, worker: _Worker,
              detail: str | None) -> CaseResult:
+    worker.enter("end")
     finding = Finding(rule=rule, message=message, path=manifest, line=case.line, detail=detail)
     return CaseResult(name=case.name, status="error",
-                      duration_s=round(time.monotonic() - worker.started, 3), findings=(finding,))
+                      duration_s=round(time.monotonic() - worker.started, 3), findings=(finding,),
+                      phases={k: round(v, 3) for k, v in worker.phases.items()})
+
+
+def _where(worker: _Worker, root: Path) -> tuple[str, str | None]:
+    """` (at file:line)` in the user's code from the worker's stack dump, and the stderr to show."""
+    tail = worker.stderr_tail()
+    site = _dump_site(tail, root)
+    detail = _DUMP_MODULES.sub("", tail).strip() or None
+    return (f" (at {site[0]}:{site[1]})" if site else ""), detail
+
+
+def _crash_message(code: int, phase: str, site: str, detail: str | None) -> str:
+    message = f"worker {_exit_reason(code)} during {phase}{site}"
+    if code == -signal.SIGKILL:
+        message += " (the kernel's out-of-memory killer sends SIGKILL)"
+    if not site and detail:
+        message += f"; stderr ends: {detail.splitlines()[-1][:200]}"
+    return message
 
 
 def run(
@@ -162,32 +223,37 @@ def run(
                     case = cases[index]
                     payload = {"case": case._asdict(), "root": str(root), "manifest": manifest,
                                "exact_qparams": exact_qparams}
-                    worker.send(index, case, payload, timeout or case.timeout)
+                    try:
+                        worker.send(index, case, payload, timeout or case.timeout)
+                    except BrokenPipeError:
+                        # It died idle, through no fault of this case: the end of its output
+                        # retires it below, and the case waits for another worker.
+                        pending.appendleft(index)
+                        worker.index, worker.case, worker.deadline = None, None, float("inf")
 
             for key, _ in selector.select(_POLL_S):
                 worker = key.data
-                messages = worker.read()
-                if messages is None:
-                    tail = worker.stderr_tail()
-                    code = retire(worker)
-                    if worker.case is None:
-                        raise DqguardError(f"a worker failed to start ({_exit_reason(code)}):\n{tail}")
-                    finish(worker, _failure(
-                        worker.case, manifest, "DQG902",
-                        f"worker {_exit_reason(code)} during {worker.phase}"
-                        + (f"; stderr ends: {tail.splitlines()[-1][:200]}" if tail else ""),
-                        worker, tail or None))
-                    continue
-                for message in messages:
+                for message in worker.read():
                     if "ready" in message:
                         worker.ready = True
                     elif "phase" in message:
-                        worker.phase = message["phase"]
+                        worker.enter(message["phase"])
                     elif "result" in message:
                         finish(worker, case_from_json(message["result"]))
                         worker.done += 1
                         if worker.done >= CASES_PER_WORKER or _rss(worker.proc.pid) > RECYCLE_RSS:
                             retire(worker)
+                if not worker.eof or worker not in workers:
+                    continue
+                if worker.case is None:
+                    tail = worker.stderr_tail()
+                    code = retire(worker)
+                    if not worker.ready:
+                        raise DqguardError(f"a worker failed to start ({_exit_reason(code)}):\n{tail}")
+                    continue  # an idle worker died (the OOM killer?): the loop starts another
+                site, detail = _where(worker, root)
+                message = _crash_message(retire(worker), worker.phase, site, detail)
+                finish(worker, _failure(worker.case, manifest, "DQG902", message, worker, detail))
 
             now = time.monotonic()
             for worker in list(workers):
@@ -196,18 +262,20 @@ def run(
                 case = worker.case
                 if now > worker.deadline:
                     limit = timeout or case.timeout
+                    worker.dump_stacks()
+                    site, detail = _where(worker, root)
                     retire(worker)
                     finish(worker, _failure(
                         case, manifest, "DQG901",
-                        f"timed out after {limit:g} s during {worker.phase}", worker, None))
+                        f"timed out after {limit:g} s during {worker.phase}{site}", worker, detail))
                 elif case.memory is not None and (rss := _rss(worker.proc.pid)) > case.memory:
-                    tail = worker.stderr_tail()
+                    _, detail = _where(worker, root)
                     retire(worker)
                     finish(worker, _failure(
                         case, manifest, "DQG902",
                         f"worker passed the memory limit during {worker.phase} "
                         f"({rss / 2**20:.0f} MiB resident > {case.memory / 2**20:.0f} MiB); killed",
-                        worker, tail or None))
+                        worker, detail))
             if progress is not None:
                 progress(len(results), len(cases), [w.case.name for w in workers if w.case])
     finally:

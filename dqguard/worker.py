@@ -5,10 +5,15 @@ Protocol: one JSON request a line on stdin ({"case": {...}, "root": ..., "manife
 stdout. File descriptor 1 is pointed at stderr before any user code runs, so a model that prints
 cannot corrupt the protocol. The parent starts workers as fresh interpreters (`python -m
 dqguard.worker`), never by fork, and replaces them after a crash, a timeout, or a number of cases.
+
+faulthandler writes the Python stack to stderr when the worker crashes, and on SIGUSR1, which
+the parent sends a case that timed out before killing it: that is how both reports say where.
 """
 
+import faulthandler
 import json
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -17,6 +22,8 @@ from typing import Any
 def main() -> None:
     protocol = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)
+    faulthandler.enable()
+    faulthandler.register(signal.SIGUSR1)
     from dqguard import pipeline  # imports torch: the expensive part, paid once per worker
     from dqguard.manifest import Case
     from dqguard.records import case_to_json

@@ -37,18 +37,18 @@ class Projections(nn.Module):
 
 class Hangs(Small):
     def forward(self, image: torch.Tensor) -> torch.Tensor:
-        time.sleep(3600)
+        time.sleep(3600)  # expect: hang
         return super().forward(image)
 
 
 class Aborts(Small):
     def forward(self, image: torch.Tensor) -> torch.Tensor:
-        os.abort()
+        os.abort()  # expect: abort
 
 
 class Segfaults(Small):
     def forward(self, image: torch.Tensor) -> torch.Tensor:
-        ctypes.string_at(0)
+        ctypes.string_at(0)  # expect: segfault
         return super().forward(image)
 
 
