@@ -1,10 +1,14 @@
-"""The JSON report: a stable, versioned document for other tools."""
+"""The JSON report: a stable, versioned document for other tools, and its inverse.
+
+The text never holds `##[` (written `#\\u0023[` inside strings, the same value to any JSON
+parser), so the report can go to a CI log without being read as a workflow command.
+"""
 
 import json
 from typing import Any
 
 from dqguard import __version__
-from dqguard.records import ScanResult, counts, finding_to_json
+from dqguard.records import CaseResult, ScanResult, counts, finding_from_json, finding_to_json
 from dqguard.report.style import Style
 from dqguard.rules import RULES
 
@@ -24,7 +28,7 @@ def document(result: ScanResult) -> dict[str, Any]:
             "status": case.status,
             "duration_s": case.duration_s,
             "cached": case.cached,
-            "phases": case.phases,
+            "phases": dict(case.phases),
             "findings": findings,
         })
     return {
@@ -37,5 +41,28 @@ def document(result: ScanResult) -> dict[str, Any]:
     }
 
 
+def result_from_document(data: dict[str, Any]) -> ScanResult:
+    """The ScanResult a report was rendered from, less what the report leaves out (deps)."""
+    cases = tuple(
+        CaseResult(
+            name=case["name"],
+            status=case["status"],
+            duration_s=case["duration_s"],
+            findings=tuple(
+                finding_from_json({k: v for k, v in f.items() if k != "severity"})
+                for f in case["findings"]
+            ),
+            phases=case["phases"],
+            cached=case["cached"],
+        )
+        for case in data["cases"]
+    )
+    return ScanResult(manifest=data["manifest"], cases=cases, not_run=tuple(data["not_run"]))
+
+
+def dumps(data: Any) -> str:
+    return json.dumps(data, indent=2).replace("##[", "#\\u0023[") + "\n"
+
+
 def render(result: ScanResult, style: Style) -> str:
-    return json.dumps(document(result), indent=2) + "\n"
+    return dumps(document(result))

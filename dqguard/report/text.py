@@ -1,7 +1,14 @@
-"""`path:line: CODE message [case]` lines, then a one-line summary, as compilers and ruff print."""
+"""`path:line: CODE message [case]` lines, then a one-line summary, as compilers and ruff print.
 
-from dqguard.records import ScanResult, counts
+In GitHub Actions this text lands in the step's log next to the annotations, so every string a
+user, a model or an exception controls goes through `logsafe.escape`: one finding is one line and
+no line can be read as a workflow command. `logsafe.unescape` gives the original text back.
+"""
+
+from dqguard.records import Finding, ScanResult, counts
+from dqguard.report import logsafe
 from dqguard.report.style import Style
+from dqguard.rules import RULES
 
 _RED, _YELLOW, _BOLD, _DIM, _RESET = "\033[31m", "\033[33m", "\033[1m", "\033[2m", "\033[0m"
 
@@ -24,25 +31,30 @@ def summary_line(result: ScanResult) -> str:
     return ", ".join(parts)
 
 
-def render(result: ScanResult, style: Style) -> str:
-    from dqguard.rules import RULES
-
+def finding_line(finding: Finding, case: str, color: bool = False) -> str:
     def paint(code: str, value: str) -> str:
-        return f"{code}{value}{_RESET}" if style.color else value
+        return f"{code}{value}{_RESET}" if color else value
 
+    severity = RULES[finding.rule].severity
+    code = paint(_RED if severity == "error" else _YELLOW, finding.rule)
+    where = paint(_BOLD, f"{logsafe.escape(finding.path, line_start=True)}:{finding.line}:")
+    tag = paint(_DIM, f"[{logsafe.escape(case)}]")
+    return f"{where} {code} {logsafe.escape(finding.message)} {tag}"
+
+
+def render(result: ScanResult, style: Style) -> str:
     lines = []
     for case in result.cases:
         for finding in case.findings:
-            severity = RULES[finding.rule].severity
-            code = paint(_RED if severity == "error" else _YELLOW, finding.rule)
-            where = paint(_BOLD, f"{finding.path}:{finding.line}:")
-            lines.append(f"{where} {code} {finding.message} {paint(_DIM, f'[{case.name}]')}")
+            lines.append(finding_line(finding, case.name, style.color))
             if style.verbose and finding.detail:
-                lines.extend("    " + line for line in finding.detail.splitlines())
+                lines.extend("    " + logsafe.escape(line, line_start=True)
+                             for line in finding.detail.split("\n"))
         if style.verbose:
             phases = ", ".join(f"{name} {seconds:.2f}s" for name, seconds in case.phases.items())
-            cached = " (cached)" if case.cached else ""
-            lines.append(paint(_DIM, f"  {case.name}: {case.status} in {case.duration_s:.2f}s"
-                               f"{cached}" + (f" ({phases})" if phases else "")))
+            status = (f"  {logsafe.escape(case.name, line_start=True)}: {case.status} in "
+                      f"{case.duration_s:.2f}s{' (cached)' if case.cached else ''}"
+                      + (f" ({phases})" if phases else ""))
+            lines.append(f"{_DIM}{status}{_RESET}" if style.color else status)
     lines.append(summary_line(result))
     return "\n".join(lines) + "\n"

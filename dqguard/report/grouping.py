@@ -1,0 +1,50 @@
+"""Which findings the reports show first, and which are one and the same.
+
+The same shared dequantize found in several cases (one model under several quantizers or
+settings) is one place to fix, so reports that point at code show it once, naming every case.
+Order is by what a reviewer acts on: findings before case errors (a failed case is fixed in the
+manifest or the environment, not at a line of the model), errors before warnings, then scan order.
+"""
+
+import posixpath
+from typing import NamedTuple
+
+from dqguard.records import Finding, ScanResult
+from dqguard.rules import RULES
+
+
+class Group(NamedTuple):
+    finding: Finding
+    cases: tuple[str, ...]
+
+
+def is_case_error(finding: Finding) -> bool:
+    return finding.rule.startswith("DQG9")
+
+
+def _rank(finding: Finding) -> tuple[int, int]:
+    return (is_case_error(finding), RULES[finding.rule].severity != "error")
+
+
+def grouped(result: ScanResult) -> list[Group]:
+    cases: dict[Finding, list[str]] = {}
+    for case in result.cases:
+        for finding in case.findings:
+            # A case error's traceback differs from case to case; what they share is not a place.
+            key = finding if is_case_error(finding) else finding._replace(detail=None)
+            names = cases.setdefault(key, [])
+            if case.name not in names:
+                names.append(case.name)
+    groups = [Group(finding, tuple(names)) for finding, names in cases.items()]
+    return sorted(groups, key=lambda group: _rank(group.finding))  # stable: scan order within a rank
+
+
+def finding_count(result: ScanResult) -> int:
+    """Findings over all cases, a finding in two cases counting twice; case errors not counted."""
+    return sum(not is_case_error(f) for case in result.cases for f in case.findings)
+
+
+def in_workspace(path: str) -> bool:
+    """Whether annotations and code scanning can attach to `path` (relative, not above the root)."""
+    normal = posixpath.normpath(path)
+    return not (posixpath.isabs(normal) or normal == ".." or normal.startswith("../"))

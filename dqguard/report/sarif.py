@@ -1,0 +1,126 @@
+"""SARIF 2.1.0 for GitHub code scanning and other SARIF viewers.
+
+- `tool.driver.rules` is the rule registry, in registry order, so `ruleIndex` is a rule's
+  position in `rules.RULES`.
+- One result per finding per case (not grouped as annotations are): code scanning tracks an
+  alert by its fingerprint, and a case's findings come and go with that case.
+- The primary location is the finding's (the first quantized consumer with a line in the
+  repository, or the case's manifest line); `relatedLocations` are the other consumers and the
+  producer, where they have a line in the repository. Paths are relative to the workspace and
+  resolved against `%SRCROOT%`, which code scanning maps to the checkout.
+- `partialFingerprints["dqguard/v1"]` hashes what identifies a finding: rule, path, case and the
+  graph's node names (dequantize, consumers, producer), never line numbers, so an edit elsewhere
+  in the file keeps the alert. Node names are stable as long as the model's graph is.
+- Case errors (DQG9xx) are results under their own rules at the case's manifest line, so a
+  failed case is as visible as a finding; the traceback or stderr tail is in `properties.detail`.
+"""
+
+import hashlib
+from typing import Any
+from urllib.parse import quote
+
+from dqguard import __version__
+from dqguard.records import Finding, NodeRef, ScanResult
+from dqguard.report.grouping import is_case_error
+from dqguard.report.json import dumps
+from dqguard.report.style import Style
+from dqguard.rules import RULES
+
+SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+INFORMATION_URI = "https://github.com/dqguard/dqguard"
+SRCROOT = "%SRCROOT%"
+_INDEX = {code: index for index, code in enumerate(RULES)}
+
+
+def _rule(code: str) -> dict[str, Any]:
+    rule = RULES[code]
+    return {
+        "id": rule.code,
+        "name": rule.name,
+        "shortDescription": {"text": rule.summary},
+        "fullDescription": {"text": rule.explanation},
+        "help": {
+            "text": f"{rule.explanation}\n\nFix: {rule.fix}",
+            "markdown": f"{rule.explanation}\n\n**Fix:** {rule.fix}",
+        },
+        "defaultConfiguration": {"level": rule.severity},
+        "properties": {"tags": ["quantization", "pt2e"]},
+    }
+
+
+def _location(path: str, line: int) -> dict[str, Any]:
+    return {
+        "physicalLocation": {
+            "artifactLocation": {"uri": quote(path, safe="/"), "uriBaseId": SRCROOT},
+            "region": {"startLine": max(line, 1)},
+        }
+    }
+
+
+def fingerprint(finding: Finding, case: str) -> str:
+    parts: list[str] = [finding.rule, finding.path, case]
+    if not is_case_error(finding):
+        parts.append(finding.dequantize or "")
+        parts.extend(sorted(user.node for user in finding.users))
+        parts.append(finding.producer.node if finding.producer else "")
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
+
+
+def _related(finding: Finding) -> list[dict[str, Any]]:
+    related: list[tuple[NodeRef, str]] = []
+    primary_seen = False
+    for user in finding.users:
+        if not primary_seen and (user.path, user.line) == (finding.path, finding.line):
+            primary_seen = True  # the primary location already points at this one
+            continue
+        related.append((user, f"{user.node} ({user.target}) also reads {finding.dequantize}"))
+    if finding.producer is not None:
+        producer = finding.producer
+        related.append((producer, f"{producer.node} ({producer.target}) is what {finding.dequantize} "
+                                  "dequantizes"))
+    return [
+        {"id": index, **_location(path, line), "message": {"text": text}}
+        for index, (path, line, text) in enumerate(
+            ((ref.path, ref.line, text) for ref, text in related
+             if ref.path is not None and ref.line is not None), 1)
+    ]
+
+
+def result_of(finding: Finding, case: str) -> dict[str, Any]:
+    rule = RULES[finding.rule]
+    result: dict[str, Any] = {
+        "ruleId": rule.code,
+        "ruleIndex": _INDEX[rule.code],
+        "level": rule.severity,
+        "message": {"text": f"{finding.message} [case: {case}]"},
+        "locations": [_location(finding.path, finding.line)],
+        "partialFingerprints": {"dqguard/v1": fingerprint(finding, case)},
+        "properties": {"case": case},
+    }
+    related = _related(finding)
+    if related:
+        result["relatedLocations"] = related
+    if finding.detail:
+        result["properties"]["detail"] = finding.detail
+    return result
+
+
+def document(result: ScanResult) -> dict[str, Any]:
+    return {
+        "$schema": SCHEMA,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "dqguard",
+                "version": __version__,
+                "semanticVersion": __version__,
+                "informationUri": INFORMATION_URI,
+                "rules": [_rule(code) for code in RULES],
+            }},
+            "results": [result_of(f, case.name) for case in result.cases for f in case.findings],
+        }],
+    }
+
+
+def render(result: ScanResult, style: Style) -> str:
+    return dumps(document(result))

@@ -1,0 +1,194 @@
+"""The job summary: Markdown for `GITHUB_STEP_SUMMARY`, with a picture of every shared dequantize.
+
+- A table of cases (status, findings, time), then one section per shared dequantize node (one
+  per `grouping.Group`: the same node in several cases is drawn once), then one per case error.
+- Each shared node is a Mermaid flowchart: producer -> quantize -> the shared dequantize
+  (highlighted) -> each consumer, labelled with its source line. Past `FAN_OUT` consumers the
+  rest are one "+N more" node, so a 30-consumer fan-out stays readable.
+- Escaping: text that a user, a model or an exception controls never starts a Markdown line (it
+  always follows a fixed prefix), so only inline syntax needs escaping: ASCII punctuation that
+  Markdown or HTML reads is backslash-escaped (which also breaks up `##[`), line breaks become
+  `<br>` (`\\r` becomes `&#13;`), other control characters become their Unicode control
+  pictures. Mermaid labels are quoted and every character outside a small safe set is written
+  as Mermaid's `#<decimal>;` entity, so no label can close its quotes, its node or the code block.
+  Raw output (`Finding.detail`) goes in a `<pre>` block, HTML-escaped, with `##[` and a leading
+  `::` written as entities so that even printed to a CI log it starts no workflow command.
+- GitHub accepts at most 1 MiB per step. Sections that do not fit are left out, in order of
+  importance, with a note saying how many and where they are.
+"""
+
+import html
+import re
+
+from dqguard.records import Finding, NodeRef, ScanResult
+from dqguard.report import text
+from dqguard.report.grouping import Group, grouped, is_case_error
+from dqguard.report.style import Style
+from dqguard.rules import RULES
+
+LIMIT = 2**20  # bytes GitHub accepts per step summary
+FAN_OUT = 8  # consumers drawn one by one; the rest become one "+N more" node
+
+_INLINE = re.compile(r"[\\`*_\[\]<>&|~!@]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_MERMAID_SAFE = re.compile(r"[A-Za-z0-9 _./:,()+=-]")
+_STATUS = {"ok": "✅ ok", "error": "💥 error"}
+
+
+def control_picture(char: str) -> str:
+    return "\u2421" if char == "\x7f" else chr(0x2400 + ord(char))
+
+
+def inline(value: str) -> str:
+    """`value` as Markdown inline text that renders as exactly `value`."""
+    escaped = _INLINE.sub(lambda m: "\\" + m.group(), value)
+    escaped = _CONTROL.sub(lambda m: control_picture(m.group()), escaped)
+    return escaped.replace("\r", "&#13;").replace("\n", "<br>")
+
+
+def code(value: str) -> str:
+    """A code span when `value` can be one, else escaped inline text."""
+    if re.search(r"[`|\r\n\x00-\x1f\x7f]|##\[", value) or not value.strip():
+        return inline(value)
+    return f"`{value}`"
+
+
+def mermaid_label(*parts: str) -> str:
+    """A quoted Mermaid label, one line per part."""
+    escaped = ("".join(c if _MERMAID_SAFE.match(c) else f"#{ord(c)};" for c in part) for part in parts)
+    return '"' + "<br/>".join(escaped) + '"'
+
+
+def _name(ref: NodeRef) -> str:
+    return ref.node if ref.node.startswith(ref.target) else f"{ref.node} ({ref.target})"
+
+
+def _where(ref: NodeRef) -> str:
+    return f"{ref.path}:{ref.line}" if ref.path is not None and ref.line is not None else "no source line"
+
+
+def flowchart(finding: Finding) -> str:
+    """The shared dequantize and its neighbourhood as a ```mermaid block."""
+    lines = ["```mermaid", "flowchart LR"]
+    producer = finding.producer
+    if producer is not None:
+        where = () if producer.path is None else (_where(producer),)
+        lines.append(f"  p[{mermaid_label(_name(producer), *where)}]")
+    quantize = "choose_qparams, quantize" if finding.rule == "DQG002" else "quantize"
+    lines.append(f"  q[{mermaid_label(quantize)}]")
+    if producer is not None:
+        lines.append("  p --> q")
+    users = finding.users
+    shared = mermaid_label(finding.dequantize or "dequantize", f"shared by {len(users)} ops")
+    lines += [f"  d[{shared}]", "  q --> d"]
+    shown = users if len(users) <= FAN_OUT else users[:FAN_OUT]
+    for index, user in enumerate(shown):
+        lines.append(f"  d --> u{index}[{mermaid_label(_name(user), _where(user))}]")
+    rest = users[len(shown):]
+    if rest:
+        places = list(dict.fromkeys(_where(u) for u in rest))
+        at = ", ".join(places[:3]) + (" ..." if len(places) > 3 else "")
+        lines.append(f"  d --> more[{mermaid_label(f'+{len(rest)} more ops', f'at {at}')}]")
+        lines.append("  classDef more stroke-dasharray:4 3")
+        lines.append("  class more more")
+    lines += ["  classDef shared fill:#ffebe9,stroke:#cf222e,stroke-width:3px",
+              "  class d shared", "```"]
+    return "\n".join(lines)
+
+
+def _cases(names: tuple[str, ...]) -> str:
+    return f"{'case' if len(names) == 1 else 'cases'} {', '.join(code(n) for n in names)}"
+
+
+def _icon(finding: Finding) -> str:
+    if is_case_error(finding):
+        return "💥"
+    return "❌" if RULES[finding.rule].severity == "error" else "⚠️"
+
+
+def _pre(raw: str) -> str:
+    escaped = html.escape(raw, quote=False).replace("##[", "#&#35;[").replace("\r", "&#13;")
+    lines = []
+    for line in escaped.split("\n"):
+        stripped = line.lstrip()
+        if stripped.startswith("::"):
+            line = line[: len(line) - len(stripped)] + "&#58;" + stripped[1:]
+        lines.append(line)
+    return "<pre>\n" + "\n".join(lines) + "\n</pre>"
+
+
+def section(group: Group) -> str:
+    finding = group.finding
+    rule = RULES[finding.rule]
+    where = code(f"{finding.path}:{finding.line}")
+    if is_case_error(finding):
+        parts = [f"### {_icon(finding)} {rule.code} {rule.name} in {_cases(group.cases)}",
+                 f"At {where}: {inline(finding.message)}"]
+    else:
+        parts = [f"### {_icon(finding)} {rule.code} {rule.name} at {where}",
+                 f"In {_cases(group.cases)}: {inline(finding.message)}"]
+    if finding.dequantize is not None and finding.users:
+        parts.append(flowchart(finding))
+    if finding.detail:
+        parts.append(f"<details><summary>Output</summary>\n\n{_pre(finding.detail)}\n\n</details>")
+    parts.append(f"**Fix:** {rule.fix}")
+    return "\n\n".join(parts) + "\n\n"
+
+
+def _findings_cell(findings: tuple[Finding, ...]) -> str:
+    if not findings:
+        return "0"
+    codes = list(dict.fromkeys(f.rule for f in findings))
+    return f"{len(findings)}: {', '.join(codes)}"
+
+
+def _status(findings: tuple[Finding, ...], status: str) -> str:
+    if status in _STATUS:
+        return _STATUS[status]
+    worst = "error" if any(RULES[f.rule].severity == "error" for f in findings) else "warning"
+    return "❌ findings" if worst == "error" else "⚠️ findings"
+
+
+def blocks(result: ScanResult) -> list[str]:
+    """The summary in pieces that can each be left out whole, most important first."""
+    head = (f"## dqguard: {text.summary_line(result)}\n\n"
+            "| Case | Status | Findings | Time |\n|---|---|---|---|\n")
+    rows = [
+        f"| {code(case.name)} | {_status(case.findings, case.status)} | {_findings_cell(case.findings)} "
+        f"| {case.duration_s:.1f} s{' (cached)' if case.cached else ''} |\n"
+        for case in result.cases
+    ]
+    rows += [f"| {code(name)} | not run | | |\n" for name in result.not_run]
+    return [head, *rows, "\n", *(section(group) for group in grouped(result))]
+
+
+def _size(value: str) -> int:
+    return len(value.encode())
+
+
+def markdown(result: ScanResult, style: Style, limit: int = LIMIT) -> str:
+    """The summary in at most `limit` bytes of UTF-8."""
+    pieces = blocks(result)
+    places = ["the log", *style.others]
+    where = ", ".join(places[:-1]) + " and " + places[-1] if len(places) > 1 else places[0]
+
+    def note(left: int) -> str:
+        return (f"\n\n> **Truncated:** {left} more part{'s' if left != 1 else ''} of this summary "
+                f"did not fit in the step summary's size limit (GitHub allows 1 MiB). Every finding is in "
+                f"{where}.\n")
+
+    out, used = [], 0
+    for index, piece in enumerate(pieces):
+        remaining = len(pieces) - index - 1
+        reserve = _size(note(len(pieces))) if remaining else 0
+        if used + _size(piece) + reserve > limit:
+            if used + _size(note(len(pieces) - index)) <= limit:
+                out.append(note(len(pieces) - index))
+            break
+        out.append(piece)
+        used += _size(piece)
+    return "".join(out)
+
+
+def render(result: ScanResult, style: Style) -> str:
+    return markdown(result, style)

@@ -1,0 +1,46 @@
+"""Every format, rendered from real scans, against the files in tests/golden/.
+
+Runs: `findings` (examples/demo), `errors` (a case whose model raises), `hostile` (case names,
+exception text and stderr built to break reporters) and `fanout` (30 consumers of one dequantize,
+12 shared dequantizes). Regenerate after an intended change with DQGUARD_UPDATE_GOLDEN=1 and
+review the diff.
+"""
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from dqguard.report import FORMATS
+from dqguard.report.style import Style
+from testing import reports
+
+GOLDEN = Path(__file__).parent / "golden" / "report"
+SUFFIX = {"text": "txt", "github": "github.txt", "json": "json", "sarif": "sarif", "junit": "xml",
+          "summary": "md"}
+STYLE = Style(verbose=True, others=("the SARIF report dqguard.sarif",))
+_TOKEN = re.compile(r"^::stop-commands::(\w+)$", re.MULTILINE)
+
+
+def rendered(run: str, fmt: str) -> str:
+    output = FORMATS[fmt](reports.normalised(run), STYLE)
+    for token in set(_TOKEN.findall(output)):  # random per run
+        output = output.replace(token, "TOKEN")
+    return output
+
+
+def test_every_format_has_goldens() -> None:
+    assert set(SUFFIX) == set(FORMATS)
+
+
+@pytest.mark.parametrize("fmt", list(SUFFIX))
+@pytest.mark.parametrize("run", list(reports.REPOS))
+def test_golden(run: str, fmt: str) -> None:
+    path = GOLDEN / f"{run}.{SUFFIX[fmt]}"
+    output = rendered(run, fmt)
+    if os.environ.get("DQGUARD_UPDATE_GOLDEN") == "1":
+        path.write_text(output, encoding="utf-8", newline="")
+    assert output == path.read_bytes().decode(), (
+        f"{path.name} differs; if the change is intended, rerun with DQGUARD_UPDATE_GOLDEN=1"
+    )
