@@ -5,6 +5,7 @@ exception, so one broken case never hides another. Torch is imported here and on
 the modules this one imports), which is why only workers load this module.
 """
 
+import functools
 import importlib
 import sys
 import time
@@ -95,15 +96,21 @@ def _exported_module(model: torch.nn.Module, args: tuple[Any, ...], strict: bool
     return program.module(check_guards=False)
 
 
+@functools.cache
+def _user_file(file: str, root: Path) -> Path | None:
+    # Resolving every loaded module's path costs ~0.3 s a call once torch is imported (thousands
+    # of modules, a stat per path component), and user_modules runs twice per case. A module
+    # file's answer never changes within a worker, so each is resolved once.
+    path = Path(file).resolve()
+    return path if is_user_file(path, root) else None
+
+
 def user_modules(root: Path) -> dict[str, Path]:
     """Modules imported from files under `root` that are not an environment's."""
     found = {}
     for name, module in list(sys.modules.items()):
         file = getattr(module, "__file__", None)
-        if not file:
-            continue
-        path = Path(file).resolve()
-        if is_user_file(path, root):
+        if file and (path := _user_file(file, root)) is not None:
             found[name] = path
     return found
 
