@@ -15,6 +15,7 @@ import pytest
 from dqguard.report import FORMATS
 from dqguard.report.style import Style
 from testing import reports
+from testing.workflow_commands import commands
 
 GOLDEN = Path(__file__).parent / "golden" / "report"
 SUFFIX = {"text": "txt", "github": "github.txt", "json": "json", "sarif": "sarif", "junit": "xml",
@@ -44,3 +45,14 @@ def test_golden(run: str, fmt: str) -> None:
     assert output == path.read_bytes().decode(), (
         f"{path.name} differs; if the change is intended, rerun with DQGUARD_UPDATE_GOLDEN=1"
     )
+
+
+@pytest.mark.parametrize("fmt", list(SUFFIX))
+def test_hostile_input_runs_no_command_of_its_own(fmt: str) -> None:
+    carried_out = commands(FORMATS[fmt](reports.scan("hostile").result(), STYLE))
+    if fmt == "github":
+        assert {c.name for c in carried_out} == {"warning", "error", "group", "endgroup"}
+        annotations = [c for c in carried_out if c.name in ("warning", "error")]
+        assert [c.properties["file"] for c in annotations] == ["hostile.py", "dqguard.toml", "dqguard.toml"]
+    else:
+        assert carried_out == []
