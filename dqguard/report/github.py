@@ -78,7 +78,8 @@ def _overflow_notice(left_out: list[Group], style: Style) -> str:
 
 
 def _token(result: ScanResult) -> str:
-    details = [f.detail for case in result.cases for f in case.findings if f.detail]
+    # The runner matches the token in any case, so the raw text must not hold it in any case.
+    details = [f.detail.lower() for case in result.cases for f in case.findings if f.detail]
     while True:
         token = secrets.token_hex(16)
         if not any(token in detail for detail in details):
