@@ -21,7 +21,7 @@ GOLDEN = Path(__file__).parent / "golden" / "report"
 SUFFIX = {"text": "txt", "github": "github.txt", "json": "json", "sarif": "sarif", "junit": "xml",
           "summary": "md"}
 STYLE = Style(verbose=True, others=("the SARIF report dqguard.sarif",))
-_TOKEN = re.compile(r"^::stop-commands::(\w+)$", re.MULTILINE)
+_TOKEN = re.compile(r"^::stop-commands::([0-9a-f]{32})$", re.MULTILINE)  # ours, not the stderr's
 
 
 def rendered(run: str, fmt: str) -> str:
