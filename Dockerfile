@@ -1,0 +1,36 @@
+# The image behind the GitHub Action, `dqguard scan --docker` and the `dqguard-docker` pre-commit
+# hook: dqguard with one CPU-only build of torch and torchao, so a verdict never changes because a
+# runner's Python or a resolver's choice did. Another pair of the supported matrix:
+#   docker build --build-arg TORCH_VERSION=... --build-arg TORCHAO_VERSION=... .
+# GitHub's rules for container actions: no USER (the workspace must stay writable as the runner
+# mounts it) and no WORKDIR (the runner sets the working directory to the workspace).
+
+# Pinned by digest so a rebuild cannot change the Python underneath; refresh it deliberately.
+ARG BASE_IMAGE=python:3.11-slim-bookworm@sha256:a36c24f9cbdf4fd0f52d67f0823eeac19c2028c637cecc392d97f980d4fec56b
+FROM ${BASE_IMAGE}
+
+ARG TORCH_VERSION=2.13.0
+ARG TORCHAO_VERSION=0.18.0
+# Where the CPU-only torch wheels come from. Empty: pip's default index, plus PIP_FIND_LINKS
+# (the tests serve a local torch wheel that way, as this machine has no route to the CPU index).
+ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
+ARG PIP_FIND_LINKS=""
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_ROOT_USER_ACTION=ignore
+
+# torch alone in the first layer: the largest one stays cached while dqguard changes. The `+cpu`
+# pin makes a build that cannot reach the CPU wheels fail instead of pulling a CUDA build.
+RUN if [ -n "$TORCH_INDEX_URL" ]; then export PIP_INDEX_URL="$TORCH_INDEX_URL"; fi \
+    && python -m pip install --no-cache-dir "torch==${TORCH_VERSION}+cpu"
+
+# README.m[d]: the glob lets a context without the README still build.
+COPY pyproject.toml README.m[d] /tmp/dqguard-src/
+COPY dqguard /tmp/dqguard-src/dqguard
+RUN python -m pip install --no-cache-dir "torchao==${TORCHAO_VERSION}" /tmp/dqguard-src \
+    && rm -rf /tmp/dqguard-src \
+    && python -c "import dqguard.cli, torch, torchao; print('torch', torch.__version__, 'torchao', torchao.__version__)"
+
+ENTRYPOINT ["python", "-m", "dqguard.action"]
