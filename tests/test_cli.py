@@ -15,6 +15,9 @@ def _stable(document: dict[str, Any]) -> str:
     for case in document["cases"]:
         case["duration_s"] = 0.0
         case["phases"] = {name: 0.0 for name in case["phases"]}
+        for finding in case["findings"]:
+            # Tracebacks hold absolute paths and dqguard's own line numbers.
+            finding["detail"] = finding["detail"] and finding["detail"].splitlines()[-1]
     return json.dumps(document, indent=2) + "\n"
 
 
@@ -28,7 +31,7 @@ def findings_scan(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int, 
 
 
 def test_seed_scenarios_exit_clean() -> None:
-    completed = dqguard("scan", cwd=RESOURCES / "seed")
+    completed = dqguard("scan", "--no-cache", cwd=RESOURCES / "seed")
     assert completed.returncode == 0, completed.stdout + completed.stderr
     assert completed.stdout == "4 cases, 4 ok\n"
 
@@ -52,7 +55,7 @@ def test_findings_json_golden(findings_scan: tuple[Path, int, str, str]) -> None
 
 
 def test_case_errors_do_not_hide_other_cases() -> None:
-    completed = dqguard("scan", "--format", "json", cwd=RESOURCES / "broken")
+    completed = dqguard("scan", "--no-cache", "--format", "json", cwd=RESOURCES / "broken")
     assert completed.returncode == 1
     document = json.loads(completed.stdout)
     assert [(c["name"], c["status"]) for c in document["cases"]] == [
@@ -127,7 +130,7 @@ def test_manifest_errors_exit_2_and_run_nothing(tmp_path: Path) -> None:
     ],
 )
 def test_usage_errors_exit_2(args: list[str], message: str) -> None:
-    completed = dqguard("scan", *args, cwd=RESOURCES / "seed")
+    completed = dqguard("scan", "--no-cache", *args, cwd=RESOURCES / "seed")
     assert completed.returncode == 2
     assert message in completed.stderr
 
