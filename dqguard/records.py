@@ -37,7 +37,6 @@ class CaseResult(NamedTuple):
 class ScanResult(NamedTuple):
     manifest: str  # the manifest's path as shown to the user
     cases: tuple[CaseResult, ...]
-    not_run: tuple[str, ...] = ()  # selected by FILES but never checked, so nothing is cached
 
 
 def status_of(findings: tuple[Finding, ...]) -> str:

@@ -40,13 +40,6 @@ def test_case_error_is_an_error_with_its_traceback() -> None:
     assert error.text is not None and "Traceback (most recent call last):" in error.text
 
 
-def test_not_run_cases_are_skipped() -> None:
-    result = reports.normalised("errors")._replace(not_run=("later/a", "later/b"))
-    (suite,) = ET.fromstring(junit.render(result, Style()))
-    skipped = [case.get("name") for case in suite if case.find("skipped") is not None]
-    assert skipped == ["later/a", "later/b"] and suite.get("tests") == "4"
-
-
 def test_hostile_text_is_escaped_and_reads_back() -> None:
     result: ScanResult = reports.scan("hostile").result()
     output = junit.render(result, Style())

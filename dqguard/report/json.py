@@ -36,7 +36,6 @@ def document(result: ScanResult) -> dict[str, Any]:
         "tool": {"name": "dqguard", "version": __version__},
         "manifest": result.manifest,
         "cases": cases,
-        "not_run": list(result.not_run),
         "summary": counts(result),
     }
 
@@ -57,7 +56,7 @@ def result_from_document(data: dict[str, Any]) -> ScanResult:
         )
         for case in data["cases"]
     )
-    return ScanResult(manifest=data["manifest"], cases=cases, not_run=tuple(data["not_run"]))
+    return ScanResult(manifest=data["manifest"], cases=cases)
 
 
 def dumps(data: Any) -> str:

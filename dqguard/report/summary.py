@@ -158,7 +158,6 @@ def blocks(result: ScanResult) -> list[str]:
         f"| {case.duration_s:.1f} s{' (cached)' if case.cached else ''} |\n"
         for case in result.cases
     ]
-    rows += [f"| {code(name)} | not run | | |\n" for name in result.not_run]
     return [head, *rows, "\n", *(section(group) for group in grouped(result))]
 
 

@@ -26,8 +26,6 @@ def summary_line(result: ScanResult) -> str:
     cached = sum(case.cached for case in result.cases)
     if cached:
         parts.append(f"{cached} cached")
-    if result.not_run:
-        parts.append(f"{len(result.not_run)} never run (no cached result; run without FILES)")
     return ", ".join(parts)
 
 
