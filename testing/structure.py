@@ -19,6 +19,7 @@ import tempfile
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, Any, NamedTuple
@@ -149,24 +150,46 @@ def _call(reference: str) -> Any:
     return getattr(importlib.import_module(module), attribute)()
 
 
-def plain_convert(case: Case) -> Any:
+def plain_convert(
+    case: Case,
+    phases: dict[str, float] | None = None,
+    after_prepare: Callable[[Any], object] | None = None,
+) -> Any:
     """What a user's own script does, with no dqguard in it, so the quantizer's own numbers.
 
     The case's repo must be on sys.path; its references must be callables (classes or factories).
+    `phases` receives each step's seconds; `after_prepare` sees the prepared model.
     """
     import torch
     from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
 
+    timings = {} if phases is None else phases
+    start = time.perf_counter()
+
+    def lap(phase: str) -> None:
+        nonlocal start
+        now = time.perf_counter()
+        timings[phase] = now - start
+        start = now
+
     model = _call(case.model).eval()
     args = tuple(_call(case.inputs))
     quantizer = _call(case.quantizer)
+    lap("import")
     # Guards off as in dqguard's pipeline: they only add a node re-checking the shapes given.
     exported = torch.export.export(model, args, strict=case.strict).module(check_guards=False)
+    lap("export")
     prepared = prepare_pt2e(exported, quantizer)
+    if after_prepare is not None:
+        after_prepare(prepared)
+    lap("prepare")
     with torch.no_grad():
         for _ in range(case.calibration):
             prepared(*args)
-    return convert_pt2e(prepared)
+    lap("calibrate")
+    converted = convert_pt2e(prepared)
+    lap("convert")
+    return converted
 
 
 def _serve() -> None:

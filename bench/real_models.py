@@ -1,0 +1,183 @@
+"""Real models, dqguard against the plain pipeline: `.venv/bin/python bench/real_models.py`.
+
+For each case of testing/resources/realmodels (MobileViT and BERT built from transformers configs
+with random weights, under X86InductorQuantizer and XNNPACK static), in this one run:
+
+  dqguard   `dqguard scan --no-cache --format json --case NAME` in a fresh process: structural mode
+  plain     a fresh process doing export -> prepare_pt2e -> calibrate -> convert_pt2e with no
+            dqguard in it (HistogramObserver's own search), then dqguard's check on its graph
+  same      dqguard's findings against the check's on the plain graph, and dqguard's converted
+            graph (`pipeline.convert`, structural) against the plain one, node for node: the
+            structural/exact differential on models too slow for CI
+  export    strict against non-strict torch.export of each MobileViT case, each the first export
+            of a fresh process, with what the quantizer then quantized and the verdict
+
+Options: --case PATTERN (repeatable glob over case names), --skip-export. Times are wall-clock,
+one run each: the plain MobileViT/XNNPACK conversion alone takes minutes.
+"""
+
+import argparse
+import fnmatch
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, NamedTuple
+
+REPO = Path(__file__).resolve().parent.parent
+ROOT = REPO / "testing" / "resources" / "realmodels"
+TARGET = 20.0  # x faster than the plain pipeline, on MobileViT with either quantizer
+ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO)}
+
+
+class Measured(NamedTuple):
+    case: str
+    nodes: int
+    plain_s: float
+    dqguard_s: float
+    plain_phases: dict[str, float]
+    dqguard_phases: dict[str, float]
+    same_verdict: bool
+    same_graph: bool
+    findings: list[str]  # rule codes, dqguard's
+
+
+def _child(*args: str) -> tuple[float, dict[str, Any]]:
+    """Run this script's child mode in a fresh process: its wall time and the JSON it printed."""
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, __file__, "--child", *args], cwd=ROOT, env=ENV,
+                          capture_output=True, text=True, check=False)
+    seconds = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(f"child {args} failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    return seconds, json.loads(done.stdout.splitlines()[-1])
+
+
+def _dqguard(name: str) -> tuple[float, dict[str, Any]]:
+    command = [sys.executable, "-m", "dqguard", "scan", "--no-cache", "-j", "1", "--format", "json",
+               "--case", name]
+    start = time.perf_counter()
+    done = subprocess.run(command, cwd=ROOT, env=ENV, capture_output=True, text=True, check=False)
+    seconds = time.perf_counter() - start
+    if done.returncode not in (0, 1):
+        raise SystemExit(f"dqguard scan --case {name} exited {done.returncode}:\n{done.stderr[-3000:]}")
+    [case] = json.loads(done.stdout)["cases"]
+    return seconds, case
+
+
+def measure(name: str) -> Measured:
+    dqguard_s, scanned = _dqguard(name)
+    plain_s, plain = _child("plain", name)
+    _, structural = _child("structural", name)
+    findings = [{k: v for k, v in f.items() if k != "severity"} for f in scanned["findings"]]
+    return Measured(
+        case=name,
+        nodes=len(plain["signature"]),
+        plain_s=plain_s,
+        dqguard_s=dqguard_s,
+        plain_phases=plain["phases"],
+        dqguard_phases=scanned["phases"],
+        same_verdict=scanned["status"] != "error" and findings == plain["findings"],
+        same_graph=structural["signature"] == plain["signature"],
+        findings=[f["rule"] for f in findings],
+    )
+
+
+def _phases(phases: dict[str, float]) -> str:
+    return ", ".join(f"{k} {v:.2f}" for k, v in phases.items())
+
+
+def report(rows: list[Measured]) -> bool:
+    print("| case | nodes | plain s | dqguard s | ratio | pipeline ratio | same verdict | same graph |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | --- | --- |")
+    met = True
+    for row in rows:
+        ratio = row.plain_s / row.dqguard_s
+        pipeline = sum(row.plain_phases.values()) / sum(row.dqguard_phases.values())
+        print(f"| {row.case} | {row.nodes} | {row.plain_s:.1f} | {row.dqguard_s:.1f} | {ratio:.1f}x | "
+              f"{pipeline:.1f}x | {'yes' if row.same_verdict else 'NO'} | "
+              f"{'yes' if row.same_graph else 'NO'} |")
+        if row.case.startswith("mobilevit/"):
+            met &= ratio >= TARGET
+        met &= row.same_verdict and row.same_graph
+    print("\nPer phase, seconds (plain | dqguard):")
+    for row in rows:
+        print(f"  {row.case}: {_phases(row.plain_phases)} | {_phases(row.dqguard_phases)}; "
+              f"findings {row.findings or 'none'}")
+    print(f"\nratio = wall clock of a fresh `python plain.py` over a fresh `dqguard scan`; pipeline "
+          f"ratio = the same steps' sum inside the process. Target: >= {TARGET:.0f}x on MobileViT, "
+          f"identical verdicts and graphs everywhere: {'met' if met else 'NOT MET'}")
+    return met
+
+
+def export_modes(names: list[str]) -> None:
+    print("\n| case | export s strict | non-strict | quantized ops strict | non-strict | "
+          "findings strict | non-strict |")
+    print("| --- | ---: | ---: | ---: | ---: | --- | --- |")
+    for name in names:
+        _, strict = _child("export", name, "strict")
+        _, loose = _child("export", name, "non-strict")
+        print(f"| {name} | {strict['export_s']:.1f} | {loose['export_s']:.1f} | {strict['quantized']} | "
+              f"{loose['quantized']} | {strict['rules'] or 'none'} | {loose['rules'] or 'none'} |")
+
+
+def _child_main(mode: str, name: str, export: str | None) -> dict[str, Any]:
+    sys.path.insert(0, str(ROOT))
+    import torch
+
+    from dqguard import manifest, pipeline
+    from dqguard.check import check, is_quantized
+    from dqguard.records import finding_to_json
+    from dqguard.structural import signature, use_minmax_qparams
+    from testing.structure import plain_convert
+
+    [case] = [c for c in manifest.load(ROOT / "dqguard.toml").cases if c.name == name]
+    torch.manual_seed(0)  # as pipeline.run does: the same weights and inputs in every process
+    if mode == "structural":
+        return {"signature": signature(pipeline.convert(case, exact_qparams=False))}
+    phases: dict[str, float] = {}
+    if mode == "plain":
+        converted = plain_convert(case, phases)
+        start = time.perf_counter()
+        findings = check(converted.graph, ROOT, ("dqguard.toml", case.line))
+        phases["check"] = time.perf_counter() - start
+        return {"phases": phases, "findings": [finding_to_json(f) for f in findings],
+                "signature": signature(converted)}
+    converted = plain_convert(case._replace(strict=export == "strict"), phases, use_minmax_qparams)
+    return {
+        "export_s": phases["export"],
+        "quantized": sum(is_quantized(node) for node in converted.graph.nodes),
+        "rules": [f.rule for f in check(converted.graph, ROOT, ("dqguard.toml", case.line))],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--case", action="append", default=[], metavar="PATTERN")
+    parser.add_argument("--skip-export", action="store_true")
+    parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    options = parser.parse_args()
+    if options.child:
+        mode, name, *export = options.child
+        print(json.dumps(_child_main(mode, name, export[0] if export else None)))
+        return
+
+    sys.path.insert(0, str(REPO))
+    from dqguard import manifest
+
+    names = [c.name for c in manifest.load(ROOT / "dqguard.toml").cases
+             if not options.case or any(fnmatch.fnmatchcase(c.name, p) for p in options.case)]
+    rows = []
+    for name in names:
+        rows.append(measure(name))
+        print(f"measured {name}", file=sys.stderr, flush=True)
+    met = report(rows)
+    if not options.skip_export:
+        export_modes([n for n in names if n.startswith("mobilevit/")])
+    sys.exit(0 if met else 1)
+
+
+if __name__ == "__main__":
+    main()
