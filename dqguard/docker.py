@@ -34,6 +34,11 @@ HOST_ONLY = frozenset({"cache_dir", "no_cache", "color", "progress", "docker", "
 _DOCKER_FAILED = (125, 126, 127)  # docker run's own errors, not the command's
 
 
+def _absolute(path: Path) -> Path:
+    # As the host process would open it, without resolving symbolic links the user chose.
+    return Path(os.path.abspath(path))
+
+
 def project_root(cwd: Path, manifest_root: Path) -> Path:
     common = Path(os.path.commonpath([cwd, manifest_root]))
     for directory in (common, *common.parents):
@@ -46,10 +51,10 @@ def scan_arguments(options: ScanOptions, manifest: Path) -> list[str]:
     """The container's `dqguard scan` arguments; every path absolute, as it is the host's."""
     arguments = ["--manifest", str(manifest), "--no-cache"]
     for output in options.outputs:
-        path = "" if output.path is None else f":{output.path.absolute()}"
+        path = "" if output.path is None else f":{_absolute(output.path)}"
         arguments += ["--format", output.format + path]
     if options.summary is not None:
-        arguments += ["--summary", str(options.summary.absolute())]
+        arguments += ["--summary", str(_absolute(options.summary))]
     if options.jobs is not None:
         arguments += ["--jobs", str(options.jobs)]
     if options.timeout is not None:
@@ -65,24 +70,24 @@ def scan_arguments(options: ScanOptions, manifest: Path) -> list[str]:
     if options.verbose:
         arguments.append("--verbose")
     if options.files:
-        arguments += ["--", *(str(Path(f).absolute()) for f in options.files)]
+        arguments += ["--", *(str(_absolute(Path(f))) for f in options.files)]
     return arguments
 
 
 def writable_files(options: ScanOptions) -> list[Path]:
-    files = [o.path.absolute() for o in options.outputs if o.path is not None]
+    files = [_absolute(o.path) for o in options.outputs if o.path is not None]
     if options.summary is not None:
-        files.append(options.summary.absolute())
+        files.append(_absolute(options.summary))
     for variable in ("GITHUB_STEP_SUMMARY", "GITHUB_OUTPUT"):
         if os.environ.get(variable):
-            files.append(Path(os.environ[variable]).absolute())
+            files.append(_absolute(Path(os.environ[variable])))
     return list(dict.fromkeys(files))
 
 
 def command(options: ScanOptions, image: str, docker: str) -> tuple[list[str], list[Path]]:
     """The `docker run` command line, and the files it needs to exist on the host first."""
-    cwd = Path.cwd().absolute()
-    manifest = (options.manifest or manifest_module.discover(cwd)).absolute()
+    cwd = Path.cwd()
+    manifest = (options.manifest or manifest_module.discover(cwd)).resolve()
     root = project_root(cwd, manifest.parent)
     files = writable_files(options)
     run = [docker, "run", "--rm", "--network", "none", "--user", f"{os.getuid()}:{os.getgid()}",

@@ -20,6 +20,9 @@ ROOT = Path(__file__).resolve().parent.parent
 DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 REPOSITORY = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?::\d+)?(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)+$")
 VERSION = re.compile(r'^__version__ = "([^"]+)"$', re.MULTILINE)
+# `docker run` options a hook entry may put before the image that take a separate value.
+_DOCKER_RUN_VALUE_OPTIONS = frozenset({"--entrypoint", "-e", "--env", "-u", "--user", "-v", "--volume",
+                                       "-w", "--workdir", "--network", "--platform"})
 
 
 class ReleaseError(Exception):
@@ -52,7 +55,8 @@ def _entry_image(entry: str) -> tuple[int, int]:
     words = list(re.finditer(r"\S+", entry))
     index = 0
     while index < len(words) and words[index].group().startswith("-"):
-        index += 1 if "=" in words[index].group() else 2
+        takes_value = words[index].group() in _DOCKER_RUN_VALUE_OPTIONS
+        index += 2 if takes_value else 1
     if index >= len(words):
         raise ReleaseError(f".pre-commit-hooks.yaml: no image in the dqguard-docker entry {entry!r}")
     return words[index].span()
