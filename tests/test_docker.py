@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from scripts.release_image import pin_action
+from scripts.release_image import pin_action, pin_hook
 from testing import RESOURCES, expected_line
 from testing import docker as docker_testing
 from testing.docker import Engine
@@ -306,3 +306,25 @@ def test_scan_docker_names_an_image_it_cannot_run(engine: Engine, tmp_path: Path
 
     assert done.returncode == 2
     assert f"docker could not run the scan in {absent}" in done.stderr
+
+
+def test_pinned_pre_commit_hook_runs_the_image(engine: Engine, image: str, tmp_path: Path) -> None:
+    # The dqguard-docker hook as a release pins it, to the image built here instead.
+    hooks = tmp_path / "hooks"
+    hooks.mkdir()
+    text = (docker_testing.REPO / ".pre-commit-hooks.yaml").read_text()
+    (hooks / ".pre-commit-hooks.yaml").write_text(pin_hook(text, image))
+    repo = _copy("action-shared", tmp_path / "repo")
+    for directory in (hooks, repo):
+        _git(directory, "init", "--quiet")
+        _git(directory, "add", "--all")
+        _git(directory, "commit", "--quiet", "--message", "initial")
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("pre-commit")), "try-repo", str(hooks), "dqguard-docker",
+         "--all-files"],
+        cwd=repo, env={**engine.env, "PRE_COMMIT_HOME": str(tmp_path / "pre-commit")},
+        capture_output=True, text=True, check=False)
+
+    assert done.returncode == 1, done.stdout + done.stderr
+    line = expected_line(repo / "models" / "blocks.py", "shared")
+    assert f"models/blocks.py:{line}: DQG001" in done.stdout
