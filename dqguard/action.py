@@ -3,7 +3,7 @@
 The runner passes each input as `INPUT_<NAME>` (upper-cased, hyphens kept) and mounts the
 repository at `GITHUB_WORKSPACE`, which is also the working directory. This module turns the inputs
 into a `dqguard scan` command line, installs the user's model requirements first, and afterwards
-writes the step's outputs and, when the scan wrote none itself, a short job summary.
+writes the step's outputs. The scan itself appends the job summary (`GITHUB_STEP_SUMMARY`).
 
 A setup failure (a missing directory, manifest or requirements file, a failed pip install, an
 invalid input, a manifest the scan rejects) is an `::error` annotation plus a summary section that
@@ -14,6 +14,7 @@ Like the command line, this module never imports torch: the scan runs in a fresh
 whose workers import it.
 """
 
+import html
 import json
 import os
 import secrets
@@ -29,6 +30,7 @@ from typing import Any, NamedTuple
 from dqguard.errors import EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE
 from dqguard.report import FORMATS
 from dqguard.report.github import escape_data, escape_property
+from dqguard.report.summary import inline
 
 FAIL_ON = ("findings", "errors", "never")
 SARIF = "dqguard.sarif"
@@ -154,12 +156,6 @@ def sarif_path(inputs: Inputs, workdir: Path) -> Path | None:
     return chosen[0] if chosen else workdir / SARIF
 
 
-def _fence(text: str) -> str:
-    longest = max((len(run) for run in text.split("\n") if set(run) == {"`"}), default=0)
-    fence = "`" * max(3, longest + 1)
-    return f"{fence}text\n{text}\n{fence}"
-
-
 def _append(variable: str, text: str) -> None:
     target = os.environ.get(variable)
     if target:
@@ -177,26 +173,10 @@ def explain(error: SetupError) -> None:
     if error.detail:
         message += "\n" + "\n".join(error.detail.splitlines()[-_TAIL_LINES:])
     print(f"::error {properties}::{escape_data(message)}", flush=True)
-    section = f"## dqguard could not run\n\n{error.message.replace('<', '&lt;')}\n\n"
+    section = f"## dqguard could not run\n\n{inline(error.message)}\n\n"
     if error.detail:
-        section += _fence(error.detail.rstrip()) + "\n\n"
+        section += f"<pre>\n{html.escape(error.detail.rstrip(), quote=False)}\n</pre>\n\n"
     _append("GITHUB_STEP_SUMMARY", section)
-
-
-def fallback_summary(document: dict[str, Any]) -> str:
-    numbers = document["summary"]
-    lines = ["## dqguard", "",
-             f"{numbers['cases']} cases: {numbers['ok']} ok, {numbers['findings']} with findings, "
-             f"{numbers['errors']} failed.", ""]
-    findings = [(case["name"], f) for case in document["cases"] for f in case["findings"]]
-    if findings:
-        lines += ["| where | rule | finding | case |", "|---|---|---|---|"]
-        for case, finding in findings:
-            cells = (f"{finding['path']}:{finding['line']}", finding["rule"], finding["message"], case)
-            escaped = (c.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;")
-                       .replace("\n", " ") for c in cells)
-            lines.append("| " + " | ".join(escaped) + " |")
-    return "\n".join(lines) + "\n\n"
 
 
 def write_outputs(document: dict[str, Any], sarif: str | None) -> None:
@@ -217,11 +197,6 @@ def verdict(code: int, document: dict[str, Any], fail_on: str) -> int:
     return EXIT_CLEAN
 
 
-def _summary_size() -> int:
-    target = os.environ.get("GITHUB_STEP_SUMMARY")
-    return os.path.getsize(target) if target and os.path.exists(target) else 0
-
-
 def run(inputs: Inputs, workspace: Path) -> int:
     if inputs.fail_on not in FAIL_ON:
         raise SetupError(f"input 'fail-on': {inputs.fail_on!r} is not one of {', '.join(FAIL_ON)}")
@@ -237,9 +212,8 @@ def run(inputs: Inputs, workspace: Path) -> int:
     with tempfile.TemporaryDirectory(prefix="dqguard-action-") as scratch:
         report = Path(scratch) / "report.json"
         command = scan_command(inputs, workdir, report, sarif)
-        summary_before = _summary_size()
-        # The step's outputs are the ones action.yml declares, written below; the scan would add
-        # the path of the private JSON report.
+        # The step's outputs are written below: the scan's own would name the private JSON report,
+        # and name report files as the container sees them, not relative to the repository.
         environ = {k: v for k, v in os.environ.items() if k != "GITHUB_OUTPUT"}
         scan = subprocess.run(command, cwd=workdir, env=environ, stderr=subprocess.PIPE, text=True,
                               check=False)
@@ -248,8 +222,6 @@ def run(inputs: Inputs, workspace: Path) -> int:
             raise SetupError(f"dqguard scan stopped before checking any case (exit {scan.returncode})",
                              scan.stderr.strip(), code=scan.returncode or EXIT_USAGE)
         document = json.loads(report.read_text())
-    if _summary_size() == summary_before:
-        _append("GITHUB_STEP_SUMMARY", fallback_summary(document))
     write_outputs(document, None if sarif is None or not sarif.is_file() else _relative(sarif, workspace))
     return verdict(scan.returncode, document, inputs.fail_on)
 
