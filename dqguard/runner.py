@@ -72,7 +72,7 @@ def _exit_reason(code: int) -> str:
 
 
 class _Worker:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, env: dict[str, str]) -> None:
         self.stderr = tempfile.TemporaryFile()  # noqa: SIM115 (lives as long as the worker)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "dqguard.worker"],
@@ -80,6 +80,7 @@ class _Worker:
             stdout=subprocess.PIPE,
             stderr=self.stderr,
             cwd=root,
+            env=env,
             start_new_session=True,  # so a kill reaches whatever the model code started too
         )
         assert self.proc.stdout is not None and self.proc.stdin is not None
@@ -185,6 +186,20 @@ def _crash_message(code: int, phase: str, site: str, detail: str | None) -> str:
     return message
 
 
+def worker_env(workers: int) -> dict[str, str]:
+    """The environment workers start with: the CPUs shared out among them.
+
+    torch gives each process one intra-op thread per core; several workers each running that
+    many threads oversubscribe the machine, and OpenMP threads that spin while they wait take
+    CPU from the other workers. A thread count the user set is kept.
+    """
+    env = dict(os.environ)
+    if workers > 1 and "OMP_NUM_THREADS" not in env:
+        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        env["OMP_NUM_THREADS"] = str(max(1, cpus // workers))
+    return env
+
+
 def run(
     cases: list[Case],
     root: Path,
@@ -199,6 +214,7 @@ def run(
     results: dict[int, CaseResult] = {}
     workers: list[_Worker] = []
     selector = selectors.DefaultSelector()
+    env = worker_env(min(jobs, len(cases)))
 
     def retire(worker: _Worker) -> int:
         selector.unregister(worker.stdout)
@@ -214,7 +230,7 @@ def run(
         while len(results) < len(cases):
             busy = sum(w.case is not None for w in workers)
             while len(workers) < min(jobs, len(pending) + busy):
-                worker = _Worker(root)
+                worker = _Worker(root, env)
                 workers.append(worker)
                 selector.register(worker.stdout, selectors.EVENT_READ, worker)
             for worker in workers:

@@ -23,7 +23,8 @@ from dqguard.scan import ScanOptions, in_shard, select
 from testing import RESOURCES, copy_repo, expected_line
 
 MODELS = RESOURCES / "unruly" / "models.py"
-UNRULY = ["hangs", "small", "aborts", "projections", "segfaults", "broken", "eats-memory", "small-again"]
+UNRULY = ["hangs", "small", "aborts", "projections", "segfaults", "broken", "eats-memory", "small-again",
+          "threads"]
 # Every well-behaved case, and one crash so the serial run also replaces a dead worker.
 SERIAL = ["small", "aborts", "projections", "broken", "small-again"]
 
@@ -123,7 +124,7 @@ def test_a_hanging_case_times_out_and_the_others_finish(parallel_report: dict[st
     assert cases["small-again"]["status"] == "ok", cases["small-again"]
     assert [f["rule"] for f in cases["projections"]["findings"]] == ["DQG002"], cases["projections"]
     assert only_finding(cases["broken"])["rule"] == "DQG900"
-    assert parallel_report["summary"] == {"cases": 8, "ok": 2, "findings": 1, "errors": 5}
+    assert parallel_report["summary"] == {"cases": 9, "ok": 2, "findings": 1, "errors": 6}
 
 
 @pytest.mark.parametrize(("name", "signal_name", "marker"), [
@@ -161,6 +162,13 @@ def test_cases_have_phase_timings_even_when_their_worker_died(parallel_report: d
     # Timed by the parent from the worker's phase messages: the last is where it stopped.
     for name in ("hangs", "aborts", "segfaults", "eats-memory"):
         assert list(cases[name]["phases"]) == ["import", "export"], name
+
+
+def test_workers_share_out_the_cpus(parallel_report: dict[str, Any]) -> None:
+    # Two workers with torch's default of a thread per core each would oversubscribe the machine.
+    expected = os.environ.get("OMP_NUM_THREADS") or str(max(1, len(os.sched_getaffinity(0)) // 2))
+    message = only_finding(by_name(parallel_report)["threads"])["message"]
+    assert f"RuntimeError: {expected} intra-op threads" in message
 
 
 def test_the_parent_never_imports_torch(parallel: Run) -> None:

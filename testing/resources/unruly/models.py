@@ -66,6 +66,14 @@ class BrokenInit(Small):
         raise RuntimeError("weights file is missing")
 
 
+class ReportsThreads(Small):
+    """Fails on purpose, to tell the test how many intra-op threads its worker was given."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        raise RuntimeError(f"{torch.get_num_threads()} intra-op threads")
+
+
 def image() -> tuple[torch.Tensor]:
     return (torch.randn(1, 3, 8, 8),)
 
