@@ -1,6 +1,7 @@
 """Wall time and resident memory of commands, read from outside (subprocess, /proc)."""
 
 import os
+import resource
 import statistics
 import subprocess
 import threading
@@ -15,12 +16,20 @@ class Timed(NamedTuple):
     code: int
     stdout: str
     stderr: str
+    cpu: float = 0.0  # user + system seconds of the command and every process it waited for
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def timed(command: Sequence[str], cwd: Path) -> Timed:
+    cpu = _children_cpu()
     start = time.perf_counter()
     done = subprocess.run(list(command), cwd=cwd, capture_output=True, text=True, check=False)
-    return Timed(time.perf_counter() - start, done.returncode, done.stdout, done.stderr)
+    seconds = time.perf_counter() - start
+    return Timed(seconds, done.returncode, done.stdout, done.stderr, _children_cpu() - cpu)
 
 
 def interleaved(commands: dict[str, Sequence[str]], cwd: Path, repeat: int) -> dict[str, list[Timed]]:
@@ -37,6 +46,10 @@ def interleaved(commands: dict[str, Sequence[str]], cwd: Path, repeat: int) -> d
 
 def median(runs: list[Timed]) -> float:
     return statistics.median(run.seconds for run in runs)
+
+
+def median_cpu(runs: list[Timed]) -> float:
+    return statistics.median(run.cpu for run in runs)
 
 
 def _status(pid: int) -> dict[str, int]:

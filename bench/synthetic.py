@@ -35,7 +35,7 @@ def build(directory: Path, heavy_cases: int = 12, many: tuple[int, ...] = (25, 1
     shutil.copytree(TEMPLATE, root, ignore=shutil.ignore_patterns("__pycache__"))
     _write_manifest(root / "seed.toml", [_case(*scenario) for scenario in SEED_SCENARIOS])
     _write_manifest(root / "heavy.toml", [
-        _case(f"deep-{i:02d}", "models:Deep", "quantizers:DeepQuantizer", "models:large_image")
+        _case(f"deep-{i:02d}", "models:Deep", "quantizers:DeepQuantizer", "models:small_image")
         for i in range(heavy_cases)
     ])
     for count in many:

@@ -56,7 +56,7 @@ class PoolBranches(nn.Module):
 class Deep(nn.Module):
     """Many small conv blocks with skips: graph work (export, prepare, convert) grows with depth."""
 
-    def __init__(self, blocks: int = 24, width: int = 8) -> None:
+    def __init__(self, blocks: int = 64, width: int = 8) -> None:
         super().__init__()
         self.stem = nn.Conv2d(3, width, 3, padding=1)
         self.blocks = nn.ModuleList(nn.Conv2d(width, width, 3, padding=1) for _ in range(blocks))
@@ -74,5 +74,5 @@ def image() -> tuple[torch.Tensor]:
     return (torch.randn(1, 3, 5, 7),)
 
 
-def large_image() -> tuple[torch.Tensor]:
-    return (torch.randn(1, 3, 32, 32),)
+def small_image() -> tuple[torch.Tensor]:
+    return (torch.randn(1, 3, 16, 16),)
