@@ -1,6 +1,7 @@
 """The result cache: reuse while nothing a case imported has changed, never a wrong verdict."""
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -10,14 +11,20 @@ import pytest
 from testing import copy_repo, dqguard, poisoned_torch, scan_json, summary_line
 
 
-@pytest.fixture
-def warm(tmp_path: Path) -> Path:
-    """The incremental repo after one full scan."""
-    repo = copy_repo("incremental", tmp_path)
+@pytest.fixture(scope="module")
+def warmed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    repo = copy_repo("incremental", tmp_path_factory.mktemp("warmed"))
     completed = dqguard("scan", cwd=repo)
     assert completed.returncode == 1, completed.stderr
     assert summary_line(completed.stdout) == "3 cases, 1 ok, 2 with findings"
     return repo
+
+
+@pytest.fixture
+def warm(warmed: Path, tmp_path: Path) -> Path:
+    """A private copy of the incremental repo after one full scan, cache included: the cache
+    records root-relative paths, so a copied repository keeps its verdicts."""
+    return Path(shutil.copytree(warmed, tmp_path / "incremental"))
 
 
 def _cached(document: dict[str, object]) -> dict[str, bool]:
