@@ -130,7 +130,16 @@ def engine() -> Iterator[Engine]:
                 daemon.wait()
         if lock is not None:
             lock.close()
+        _unmount_under(run_dir)
         shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def _unmount_under(directory: Path) -> None:
+    # dockerd leaves its network namespace mounted in the exec root when it stops.
+    mounts = Path("/proc/mounts").read_text().splitlines()
+    for target in sorted({line.split()[1] for line in mounts}, reverse=True):
+        if Path(target).is_relative_to(directory):
+            subprocess.run(["umount", target], capture_output=True, check=False)
 
 
 def _standin_key() -> str:
