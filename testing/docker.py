@@ -91,8 +91,12 @@ def _lock(path: Path) -> IO[str] | None:
 @contextlib.contextmanager
 def engine() -> Iterator[Engine]:
     _require(os.geteuid() == 0, "the container tests start their own dockerd, which needs root")
-    _require(shutil.which("dockerd") is not None and shutil.which("docker") is not None,
+    # Debian installs dockerd in /usr/sbin, which a non-login PATH may lack.
+    search = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"])
+    dockerd = shutil.which("dockerd", path=search)
+    _require(dockerd is not None and shutil.which("docker") is not None,
              "dockerd is not installed (as root, scripts/test installs Debian's docker.io)")
+    assert dockerd is not None
     run_dir = Path(tempfile.mkdtemp(prefix="dqd-"))  # short: it holds the daemon's socket
     # One run at a time may keep its images in the cache; a concurrent one starts empty.
     lock = _lock(CACHE / "docker.lock")
@@ -100,10 +104,11 @@ def engine() -> Iterator[Engine]:
     log = run_dir / "dockerd.log"
     with log.open("w") as log_file:
         daemon = subprocess.Popen(
-            ["dockerd", "--data-root", str(data_root), "--exec-root", str(run_dir / "exec"),
+            [dockerd, "--data-root", str(data_root), "--exec-root", str(run_dir / "exec"),
              "--pidfile", str(run_dir / "docker.pid"), "--host", f"unix://{run_dir}/docker.sock",
              "--bridge", "none", "--iptables=false", "--ip6tables=false"],
             stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True,
+            env={**os.environ, "PATH": search},  # runc and iptables live in /usr/sbin too
         )
     env = {**os.environ, "DOCKER_HOST": f"unix://{run_dir}/docker.sock", "DOCKER_BUILDKIT": "0"}
     started = Engine(env, daemon.pid, log)
