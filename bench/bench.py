@@ -206,6 +206,8 @@ def main() -> int:
 
     print(f"dqguard benchmark on {measure.machine()}")
     print(f"{_versions()}; load average at start {measure.load()}", flush=True)
+    # Other jobs on the machine (a shared CI host) skew every wall time, -j 2 above all.
+    print(f"CPUs free of other work at start: {measure.free_cpus(sys.executable):.1f}", flush=True)
     with tempfile.TemporaryDirectory(prefix="dqguard-bench-") as scratch:
         root = synthetic.build(options.keep or Path(scratch))
         context = Context(root, sys.executable, _scan_command(sys.executable), options.repeat)
@@ -216,7 +218,8 @@ def main() -> int:
             rows = SECTIONS[name](context)
             _print_rows(rows)
             missed += [f"{name}: {row.label}" for row in rows if row.met is False]
-    print(f"\nload average at end {measure.load()}")
+    print(f"\nload average at end {measure.load()}; "
+          f"CPUs free of other work at end: {measure.free_cpus(sys.executable):.1f}")
     print("all targets met" if not missed else "targets missed:\n  " + "\n  ".join(missed))
     return 1 if missed else 0
 

@@ -123,3 +123,19 @@ def machine() -> str:
 
 def load() -> str:
     return " ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
+_SPIN = "import time\nt = time.perf_counter()\nfor _ in range(3*10**7): pass\nprint(time.perf_counter() - t)"
+
+
+def free_cpus(python: str) -> float:
+    """How many CPUs other jobs leave free now: one spinning process's speed against one per CPU."""
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+    def spin(count: int) -> float:
+        spinners = [subprocess.Popen([python, "-c", _SPIN], stdout=subprocess.PIPE, text=True)
+                    for _ in range(count)]
+        return max(float(spinner.communicate()[0]) for spinner in spinners)
+
+    alone = min(spin(1) for _ in range(2))
+    return usable * alone / spin(usable)
