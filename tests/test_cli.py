@@ -1,6 +1,10 @@
 """`dqguard scan` end to end: the real command on the scenario repositories."""
 
 import json
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -145,3 +149,37 @@ def test_rules_lists_the_registry() -> None:
     completed = dqguard("rules", cwd=RESOURCES)
     for code in ("DQG001", "DQG002", "DQG003", "DQG900", "DQG901", "DQG902"):
         assert code in completed.stdout
+
+
+def _workers_of(parent: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            status = (entry / "status").read_text()
+            command = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if f"\nPPid:\t{parent}\n" in status and b"dqguard.worker" in command:
+            found.append(int(entry.name))
+    return found
+
+
+def test_interrupt_exits_130_and_stops_the_workers(tmp_path: Path) -> None:
+    repo = copy_repo("unruly", tmp_path)
+    scan = subprocess.Popen(
+        [sys.executable, "-m", "dqguard", "scan", "--no-cache", "--case", "hangs", "--timeout", "600"],
+        cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    deadline = time.monotonic() + 120
+    while not (workers := _workers_of(scan.pid)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert workers, "the scan started no worker"
+    time.sleep(1)
+    scan.send_signal(signal.SIGINT)
+    _, stderr = scan.communicate(timeout=60)
+    assert scan.returncode == 130
+    assert "dqguard: interrupted" in stderr
+    assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()
+                and "State:\tZ" not in Path(f"/proc/{pid}/status").read_text()]
