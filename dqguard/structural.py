@@ -17,8 +17,8 @@ For the same reason one calibration pass is enough: observers only need to have 
 how much they saw moves numbers, not nodes. The manifest's `calibration` key stays for models
 whose forward takes a different path on later calls.
 
-`signature` is what "the same structure" means, and the differential tests compare it between
-the two modes on every scenario.
+`signature` is what "the same structure" means: tests/test_structural.py compares it between the
+two modes on every scenario, bench/real_models.py on MobileViT, whose exact mode takes minutes.
 """
 
 import types
