@@ -56,7 +56,7 @@ class PoolBranches(nn.Module):
 class Deep(nn.Module):
     """Many small conv blocks with skips: graph work (export, prepare, convert) grows with depth."""
 
-    def __init__(self, blocks: int = 64, width: int = 8) -> None:
+    def __init__(self, blocks: int = 80, width: int = 8) -> None:
         super().__init__()
         self.stem = nn.Conv2d(3, width, 3, padding=1)
         self.blocks = nn.ModuleList(nn.Conv2d(width, width, 3, padding=1) for _ in range(blocks))
