@@ -40,7 +40,8 @@ _DUMP_MODULES = re.compile(r"^Extension modules: .*$\n?", re.MULTILINE)
 Progress = Callable[[int, int, list[str]], None]
 
 
-def _rss(pid: int) -> int:
+def rss(pid: int) -> int:
+    """Resident memory of a process in bytes; 0 once it is gone."""
     try:
         with open(f"/proc/{pid}/status", "rb") as status:
             for line in status:
@@ -257,7 +258,7 @@ def run(
                     elif "result" in message:
                         finish(worker, case_from_json(message["result"]))
                         worker.done += 1
-                        if worker.done >= CASES_PER_WORKER or _rss(worker.proc.pid) > RECYCLE_RSS:
+                        if worker.done >= CASES_PER_WORKER or rss(worker.proc.pid) > RECYCLE_RSS:
                             retire(worker)
                 if not worker.eof or worker not in workers:
                     continue
@@ -284,13 +285,13 @@ def run(
                     finish(worker, _failure(
                         case, manifest, "DQG901",
                         f"timed out after {limit:g} s during {worker.phase}{site}", worker, detail))
-                elif case.memory is not None and (rss := _rss(worker.proc.pid)) > case.memory:
+                elif case.memory is not None and (resident := rss(worker.proc.pid)) > case.memory:
                     _, detail = _where(worker, root)
                     retire(worker)
                     finish(worker, _failure(
                         case, manifest, "DQG902",
                         f"worker passed the memory limit during {worker.phase} "
-                        f"({rss / 2**20:.0f} MiB resident > {case.memory / 2**20:.0f} MiB); killed",
+                        f"({resident / 2**20:.0f} MiB resident > {case.memory / 2**20:.0f} MiB); killed",
                         worker, detail))
             if progress is not None:
                 progress(len(results), len(cases), [w.case.name for w in workers if w.case])

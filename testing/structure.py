@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import IO, Any, NamedTuple
 
 from dqguard.manifest import Case
+from dqguard.runner import rss
 
 MODES = ("structural", "exact")
 _STARTUP_S = 300.0  # importing torch and transformers on a loaded CI machine
@@ -39,17 +40,6 @@ class Run(NamedTuple):
 
 
 Key = tuple[str, str, str]  # repo, case, mode
-
-
-def _rss(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/status", "rb") as status:
-            for line in status:
-                if line.startswith(b"VmRSS:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError):
-        pass
-    return 0
 
 
 class _Child:
@@ -89,7 +79,7 @@ class _Child:
         """The child's result for its next job, or why it has none (the child is then dead)."""
         deadline = time.monotonic() + _STARTUP_S
         while True:
-            if case.memory is not None and _rss(self.proc.pid) > case.memory:
+            if case.memory is not None and rss(self.proc.pid) > case.memory:
                 return self.kill(f"over its memory limit of {case.memory} bytes")
             if time.monotonic() > deadline:
                 return self.kill(f"still running after {case.timeout} s")
