@@ -9,7 +9,9 @@ four seed scenarios and a deep network), then measures, in this one run and on t
   parallel  `-j 2` against `-j 1` on 12 cases whose pipeline takes seconds each
   memory    peak resident memory of the dqguard process and of its workers over 25 and 100 cases
 
-Every command runs as a user would run it, in a fresh process; times are wall-clock medians.
+Every command runs as a user would run it, in a fresh process. Times are the best wall-clock time
+of --repeat runs taken in turns (other jobs on a shared machine only ever add time), CPU times
+the median.
 A section is a function from a Context to Rows, registered in SECTIONS.
 """
 
@@ -72,7 +74,7 @@ def startup(context: Context) -> list[Row]:
         "import": [context.python, "-c", f"{imports}, os; os._exit(0)"],
         "import and exit": [context.python, "-c", imports],
     }
-    times = {name: measure.median(runs) for name, runs in
+    times = {name: measure.best(runs) for name, runs in
              measure.interleaved(commands, context.root, context.repeat).items()}
     ready = []
     for _ in range(context.repeat):
@@ -88,7 +90,7 @@ def startup(context: Context) -> list[Row]:
         Row("import torch + torchao in a bare interpreter", _seconds(times["import"])),
         Row("the interpreter's exit after that (a script pays it; workers are killed)",
             _seconds(times["import and exit"] - times["import"])),
-        Row("a dqguard worker's start until ready", _seconds(statistics.median(ready))),
+        Row("a dqguard worker's start until ready", _seconds(min(ready))),
     ]
 
 
@@ -101,7 +103,7 @@ def seed(context: Context) -> list[Row]:
         "scan -j 1": [*scan, "-j", "1"],
         "scan --exact-qparams": [*scan, "--exact-qparams"],
     }, context.root, context.repeat)
-    times = {name: measure.median(result) for name, result in runs.items()}
+    times = {name: measure.best(result) for name, result in runs.items()}
     cpu = {name: measure.median_cpu(result) for name, result in runs.items()}
     verdicts = {name: {result.code for result in result_runs} for name, result_runs in runs.items()}
 
@@ -134,8 +136,8 @@ def parallel(context: Context) -> list[Row]:
         "-j 1": [*scan, "-j", "1"],
         "-j 1, 1 thread": ["env", "OMP_NUM_THREADS=1", *scan, "-j", "1"],
         "-j 2": [*scan, "-j", "2"],
-    }, context.root, max(1, context.repeat - 1))
-    times = {name: measure.median(result) for name, result in runs.items()}
+    }, context.root, context.repeat)
+    times = {name: measure.best(result) for name, result in runs.items()}
     durations = [case["duration_s"]
                  for run in runs["-j 1, 1 thread"] for case in json.loads(run.stdout)["cases"]]
     return [
