@@ -20,6 +20,25 @@ ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "testing" / "resources" / "incremental"
 BIN = Path(sys.executable).parent
 CASES = 12
+# Deep enough that a case's pipeline costs about as much as a worker's start, as real models do.
+MODEL = """import torch
+from torch import nn
+
+
+class Net(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.left = nn.Linear(32, 32)
+        self.right = nn.Linear(32, 32)
+        self.body = nn.Sequential(*[layer for _ in range(40) for layer in (nn.Linear(32, 32), nn.ReLU())])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(self.left(x) + self.right(x))
+
+
+def inputs() -> tuple[torch.Tensor]:
+    return (torch.randn(4, 32),)
+"""
 
 
 def build_repo(directory: Path) -> Path:
@@ -28,7 +47,7 @@ def build_repo(directory: Path) -> Path:
     shutil.copy(TEMPLATE / "backends.py", repo / "backends.py")
     (repo / "models" / "__init__.py").write_text("")
     (repo / "notes.py").write_text("# imported by no case\n")
-    model = (TEMPLATE / "models" / "alpha.py").read_text()
+    model = MODEL
     manifest = ['[defaults]\nquantizer = "backends:dynamic"\n']
     for index in range(CASES):
         (repo / "models" / f"m{index:02}.py").write_text(model)
