@@ -70,7 +70,8 @@ _ALL = (
         "error",
         "The worker running the case died or passed the case's memory limit.",
         "The interpreter running the case was killed by a signal, aborted, crashed, or grew past "
-        "the case's `memory` limit. The message has the exit status and the tail of its stderr.",
+        "the case's `memory` limit. The message has the exit status, the phase and the line of "
+        "your code it was on; the crash dump and the worker's stderr are in the finding's detail.",
         "Reproduce with `dqguard scan -j 1 --case NAME`; raise `memory` if the model needs it.",
     ),
 )
