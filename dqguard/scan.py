@@ -138,6 +138,15 @@ def _at_case_line(result: CaseResult, case: Case, manifest: str) -> CaseResult:
     return result._replace(findings=findings, cached=True)
 
 
+def _cached(cache: Cache, case: Case, key: dict[str, object], root: Path, changed: set[str] | None,
+            manifest: str) -> CaseResult | None:
+    """The recorded verdict, if its key matches and none of its (changed) dependencies moved."""
+    entry = cache.read(case.name)
+    if entry is None or entry.key != key or cache_module.changed_dependencies(entry.result, root, changed):
+        return None
+    return _at_case_line(entry.result, case, manifest)
+
+
 def _without_ignored(result: CaseResult, ignore: tuple[str, ...]) -> CaseResult:
     findings = tuple(f for f in result.findings if f.rule not in ignore)
     return result._replace(findings=findings, status=status_of(findings))
@@ -157,14 +166,11 @@ def execute(options: ScanOptions) -> int:
     env = cache_module.environment() if cache else {}
     changed = _changed_files(options.files, root)
 
-    results: list[CaseResult | None] = [None] * len(cases)
     keys = [cache_module.case_key(case, options.exact_qparams, env) for case in cases]
-    for index, case in enumerate(cases):
-        entry = cache.read(case.name) if cache else None
-        if entry and entry.key == keys[index] and not cache_module.changed_dependencies(
-            entry.result, root, changed
-        ):
-            results[index] = _at_case_line(entry.result, case, manifest_rel)
+    results = [
+        _cached(cache, case, key, root, changed, manifest_rel) if cache else None
+        for case, key in zip(cases, keys, strict=True)
+    ]
     to_run = [index for index, result in enumerate(results) if result is None]
 
     progress = _progress_printer() if options.progress and to_run else None
