@@ -4,15 +4,16 @@ import shutil
 from pathlib import Path
 
 TEMPLATE = Path(__file__).parent / "repo"
+SEED = Path(__file__).parent.parent / "testing" / "resources" / "seed"
 SEED_SCENARIOS = (
-    ("chain", "models:PoolChain", "quantizers:ChainQuantizer"),
-    ("branches", "models:Branches", "quantizers:BranchesQuantizer"),
-    ("branches-add-not-quantized", "models:Branches", "quantizers:BranchesNoAddQuantizer"),
-    ("pool-own-config", "models:PoolBranches", "quantizers:PoolOwnConfigQuantizer"),
+    ("chain", "seed_models:ConvPoolLinear", "seed_quantizers:ChainQuantizer"),
+    ("branches", "seed_models:FanOut", "seed_quantizers:FanOutQuantizer"),
+    ("branches-add-not-quantized", "seed_models:FanOut", "seed_quantizers:FanOutNoAddQuantizer"),
+    ("pool-own-config", "seed_models:FanOutWithPool", "seed_quantizers:PoolOwnConfigQuantizer"),
 )
 
 
-def _case(name: str, model: str, quantizer: str, inputs: str = "models:image") -> str:
+def _case(name: str, model: str, quantizer: str, inputs: str = "seed_models:image") -> str:
     return f'[[case]]\nname = "{name}"\nmodel = "{model}"\ninputs = "{inputs}"\nquantizer = "{quantizer}"\n'
 
 
@@ -33,6 +34,8 @@ def build(directory: Path, heavy_cases: int = 12, many: tuple[int, ...] = (25, 1
     """Write the repository into `directory`; returns its root."""
     root = directory / "repo"
     shutil.copytree(TEMPLATE, root, ignore=shutil.ignore_patterns("__pycache__"))
+    for scenario in ("seed_models.py", "seed_quantizers.py"):
+        shutil.copy(SEED / scenario, root / scenario)
     _write_manifest(root / "seed.toml", [_case(*scenario) for scenario in SEED_SCENARIOS])
     _write_manifest(root / "heavy.toml", [
         _case(f"deep-{i:02d}", "models:Deep", "quantizers:DeepQuantizer", "models:small_image")

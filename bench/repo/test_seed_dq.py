@@ -4,8 +4,8 @@ Each test exports, prepares, calibrates and converts, then asserts that every de
 an annotated node has that node as its only user.
 """
 
-import models
-import quantizers
+import seed_models as models
+import seed_quantizers as quantizers
 import torch
 from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
 
@@ -16,7 +16,7 @@ DEQUANTIZE = (
 )
 
 
-def assert_no_shared_dequantize(model: torch.nn.Module, quantizer: quantizers.Annotating) -> None:
+def assert_no_shared_dequantize(model: torch.nn.Module, quantizer: quantizers.OpsQuantizer) -> None:
     inputs = models.image()
     exported = torch.export.export(model.eval(), inputs, strict=True).module()
     prepared = prepare_pt2e(exported, quantizer)
@@ -31,16 +31,16 @@ def assert_no_shared_dequantize(model: torch.nn.Module, quantizer: quantizers.An
 
 
 def test_chain() -> None:
-    assert_no_shared_dequantize(models.PoolChain(), quantizers.ChainQuantizer())
+    assert_no_shared_dequantize(models.ConvPoolLinear(), quantizers.ChainQuantizer())
 
 
 def test_branches() -> None:
-    assert_no_shared_dequantize(models.Branches(), quantizers.BranchesQuantizer())
+    assert_no_shared_dequantize(models.FanOut(), quantizers.FanOutQuantizer())
 
 
 def test_branches_add_not_quantized() -> None:
-    assert_no_shared_dequantize(models.Branches(), quantizers.BranchesNoAddQuantizer())
+    assert_no_shared_dequantize(models.FanOut(), quantizers.FanOutNoAddQuantizer())
 
 
 def test_pool_own_config() -> None:
-    assert_no_shared_dequantize(models.PoolBranches(), quantizers.PoolOwnConfigQuantizer())
+    assert_no_shared_dequantize(models.FanOutWithPool(), quantizers.PoolOwnConfigQuantizer())
