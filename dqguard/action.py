@@ -30,6 +30,8 @@ from typing import Any, NamedTuple
 from dqguard.errors import EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE
 from dqguard.report import FORMATS
 from dqguard.report.github import escape_data, escape_property
+from dqguard.report.json import result_from_document
+from dqguard.report.outputs import step_outputs
 from dqguard.report.summary import inline
 
 FAIL_ON = ("findings", "errors", "never")
@@ -180,13 +182,8 @@ def explain(error: SetupError) -> None:
 
 
 def write_outputs(document: dict[str, Any], sarif: str | None) -> None:
-    findings = sum(1 for case in document["cases"] for f in case["findings"]
-                   if not f["rule"].startswith("DQG9"))
-    lines = [f"findings={findings}", f"errors={document['summary']['errors']}",
-             f"cases={document['summary']['cases']}"]
-    if sarif is not None and "\n" not in sarif:
-        lines.append(f"sarif={sarif}")
-    _append("GITHUB_OUTPUT", "".join(line + "\n" for line in lines))
+    files = [] if sarif is None else [("sarif", Path(sarif))]
+    _append("GITHUB_OUTPUT", step_outputs(result_from_document(document), files))
 
 
 def verdict(code: int, document: dict[str, Any], fail_on: str) -> int:

@@ -187,6 +187,11 @@ def _crash_message(code: int, phase: str, site: str, detail: str | None) -> str:
     return message
 
 
+def available_cpus() -> int:
+    """The CPUs this process may run on (its affinity mask, where the platform has one)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 def worker_env(workers: int) -> dict[str, str]:
     """The environment workers start with: the CPUs shared out among them.
 
@@ -196,8 +201,7 @@ def worker_env(workers: int) -> dict[str, str]:
     """
     env = dict(os.environ)
     if workers > 1 and "OMP_NUM_THREADS" not in env:
-        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-        env["OMP_NUM_THREADS"] = str(max(1, cpus // workers))
+        env["OMP_NUM_THREADS"] = str(max(1, available_cpus() // workers))
     return env
 
 

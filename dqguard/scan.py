@@ -44,10 +44,6 @@ class ScanOptions(NamedTuple):
     image: str | None = None
 
 
-def default_jobs() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
 def in_shard(name: str, shard: tuple[int, int]) -> bool:
     """Stable by name: adding or removing a case never moves any other case between shards."""
     index, count = shard
@@ -178,7 +174,7 @@ def execute(options: ScanOptions) -> int:
         [cases[i] for i in to_run],
         root,
         manifest_rel,
-        jobs=options.jobs or default_jobs(),
+        jobs=options.jobs or runner.available_cpus(),
         exact_qparams=options.exact_qparams,
         timeout=options.timeout,
         progress=progress,
