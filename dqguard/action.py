@@ -29,7 +29,8 @@ from typing import Any, NamedTuple
 
 from dqguard.errors import EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE
 from dqguard.report import FORMATS
-from dqguard.report.github import escape_data, escape_property
+from dqguard.report.github import command as workflow_command
+from dqguard.report.github import escape_data
 from dqguard.report.json import result_from_document
 from dqguard.report.outputs import step_outputs
 from dqguard.report.summary import inline
@@ -166,15 +167,11 @@ def _append(variable: str, text: str) -> None:
 
 
 def explain(error: SetupError) -> None:
-    properties = ",".join(
-        f"{key}={escape_property(value)}"
-        for key, value in (("file", error.file), ("title", "dqguard could not run"))
-        if value is not None
-    )
     message = error.message
     if error.detail:
         message += "\n" + "\n".join(error.detail.splitlines()[-_TAIL_LINES:])
-    print(f"::error {properties}::{escape_data(message)}", flush=True)
+    where = {} if error.file is None else {"file": error.file}
+    print(workflow_command("error", message, **where, title="dqguard could not run"), flush=True)
     section = f"## dqguard could not run\n\n{inline(error.message)}\n\n"
     if error.detail:
         section += f"<pre>\n{html.escape(error.detail.rstrip(), quote=False)}\n</pre>\n\n"

@@ -39,8 +39,13 @@ class ScanResult(NamedTuple):
     cases: tuple[CaseResult, ...]
 
 
+def is_case_error(finding: Finding) -> bool:
+    """DQG9xx: the case could not be checked, as opposed to a finding about its graph."""
+    return finding.rule.startswith("DQG9")
+
+
 def status_of(findings: tuple[Finding, ...]) -> str:
-    if any(f.rule.startswith("DQG9") for f in findings):
+    if any(is_case_error(f) for f in findings):
         return "error"
     return "findings" if findings else "ok"
 

@@ -41,10 +41,6 @@ def command(name: str, message: str, **properties: str) -> str:
     return f"::{name}{' ' + props if props else ''}::{escape_data(message)}"
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
-
-
 def annotation(group: Group) -> str:
     finding = group.finding
     rule = RULES[finding.rule]
@@ -66,14 +62,14 @@ def _overflow_notice(left_out: list[Group], style: Style) -> str:
     levels = {"error": 0, "warning": 0}
     for group in left_out:
         levels[RULES[group.finding.rule].severity] += 1
-    counted = " and ".join(_plural(n, level) for level, n in levels.items() if n)
+    counted = " and ".join(text.plural(n, level) for level, n in levels.items() if n)
     places = ['the log above (group "dqguard: more findings")', *style.others]
     where = places[0] if len(places) == 1 else ", ".join(places[:-1]) + " and " + places[-1]
     return command(
         "notice",
         f"GitHub shows {LIMIT} annotations of each level per step, so {counted} "
         f"{'was' if len(left_out) == 1 else 'were'} not annotated here. Every finding is in {where}.",
-        title=f"dqguard: {_plural(len(left_out), 'more finding')}",
+        title=f"dqguard: {text.plural(len(left_out), 'more finding')}",
     )
 
 

@@ -9,17 +9,13 @@ manifest or the environment, not at a line of the model), errors before warnings
 import posixpath
 from typing import NamedTuple
 
-from dqguard.records import Finding, ScanResult
+from dqguard.records import Finding, ScanResult, is_case_error
 from dqguard.rules import RULES
 
 
 class Group(NamedTuple):
     finding: Finding
     cases: tuple[str, ...]
-
-
-def is_case_error(finding: Finding) -> bool:
-    return finding.rule.startswith("DQG9")
 
 
 def _rank(finding: Finding) -> tuple[int, int]:

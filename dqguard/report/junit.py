@@ -14,8 +14,7 @@
 import re
 import xml.etree.ElementTree as ET
 
-from dqguard.records import CaseResult, Finding, ScanResult, counts
-from dqguard.report.grouping import is_case_error
+from dqguard.records import CaseResult, Finding, ScanResult, counts, is_case_error
 from dqguard.report.style import Style
 from dqguard.rules import RULES
 

@@ -20,8 +20,7 @@ from typing import Any
 from urllib.parse import quote
 
 from dqguard import __version__
-from dqguard.records import Finding, NodeRef, ScanResult
-from dqguard.report.grouping import is_case_error
+from dqguard.records import Finding, NodeRef, ScanResult, is_case_error
 from dqguard.report.json import dumps
 from dqguard.report.style import Style
 from dqguard.rules import RULES

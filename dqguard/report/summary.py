@@ -20,9 +20,9 @@
 import html
 import re
 
-from dqguard.records import Finding, NodeRef, ScanResult
+from dqguard.records import Finding, NodeRef, ScanResult, is_case_error
 from dqguard.report import text
-from dqguard.report.grouping import Group, grouped, is_case_error
+from dqguard.report.grouping import Group, grouped
 from dqguard.report.style import Style
 from dqguard.rules import RULES
 

@@ -13,13 +13,13 @@ from dqguard.rules import RULES
 _RED, _YELLOW, _BOLD, _DIM, _RESET = "\033[31m", "\033[33m", "\033[1m", "\033[2m", "\033[0m"
 
 
-def _plural(n: int, word: str) -> str:
+def plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 def summary_line(result: ScanResult) -> str:
     numbers = counts(result)
-    parts = [_plural(numbers["cases"], "case")]
+    parts = [plural(numbers["cases"], "case")]
     for key, label in (("ok", "ok"), ("findings", "with findings"), ("errors", "failed")):
         if numbers[key]:
             parts.append(f"{numbers[key]} {label}")
