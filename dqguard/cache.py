@@ -1,12 +1,13 @@
 """The result cache: a case's verdict, reused while nothing it depends on has changed.
 
 An entry is keyed by the case's manifest entry (everything but its line, which only moves when
-other cases are edited), the structural/exact mode, and the versions of Python, torch, torchao
-and dqguard. It records the content hash of every file under the project root that the worker
-imported while running the case, collected from the worker's `sys.modules` after the case, so
-the dependency set is observed rather than guessed. Files a model reads with `open()` (a JSON
-config, say) are not seen: list them as Python modules or run with --no-cache after changing
-them.
+other cases are edited, and the bounds and ignore list, which never change a verdict reached), the
+structural/exact mode, the Python and dqguard versions and `PYTHONPATH`. It records every
+dependency the case's process observed (`dqguard.dependencies`): the user's source files
+wherever they live, the metadata of every installed distribution it imported (so its name and
+version), the files under the root it opened or listed, and the importable names on its
+`sys.path`. A verdict is reused only when the key matches and **every** recorded dependency
+still has its recorded fingerprint, whichever files a pre-commit run names.
 
 Only verdicts are cached (ok / findings). Failed cases (DQG9xx) always run again: a missing
 module or a timeout says nothing reliable about which files would fix it.
@@ -19,17 +20,18 @@ import hashlib
 import json
 import os
 import platform
+import sys
 import tempfile
 from collections.abc import Mapping
-from importlib import metadata
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from dqguard import __version__
+from dqguard.dependencies import fingerprint
 from dqguard.manifest import Case
 from dqguard.records import CaseResult, case_from_json, case_to_json
 
-FORMAT = 1
+FORMAT = 2
 DIRECTORY_NAME = ".dqguard_cache"
 
 
@@ -38,27 +40,13 @@ class Entry(NamedTuple):
     result: CaseResult
 
 
-def file_hash(path: Path) -> str | None:
-    try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError:
-        return None
-
-
-def _version(distribution: str) -> str | None:
-    try:
-        return metadata.version(distribution)
-    except metadata.PackageNotFoundError:
-        return None
-
-
 def environment() -> dict[str, Any]:
-    """What besides the user's files decides a verdict. Read from metadata: no torch import."""
+    """What besides the recorded dependencies decides a verdict. No torch import."""
     return {
         "python": platform.python_version(),
-        "torch": _version("torch"),
-        "torchao": _version("torchao"),
+        "implementation": sys.implementation.name,
         "dqguard": __version__,
+        "pythonpath": os.environ.get("PYTHONPATH", ""),
     }
 
 
@@ -71,12 +59,22 @@ def case_key(case: Case, exact_qparams: bool, env: Mapping[str, Any]) -> dict[st
     return {"format": FORMAT, "case": entry, "environment": dict(env)}
 
 
-def changed_dependencies(result: CaseResult, root: Path, only: set[str] | None = None) -> list[str]:
-    """Recorded dependencies whose content differs now (all, or only those in `only`)."""
-    return [
-        path for path, digest in result.deps.items()
-        if (only is None or path in only) and file_hash(root / path) != digest
-    ]
+class Fingerprints:
+    """Current fingerprints of dependencies, each taken once per scan: cases share most of them."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.seen: dict[str, str | None] = {}
+
+    def changed(self, result: CaseResult) -> list[str]:
+        """The recorded dependencies of `result` whose fingerprint differs now."""
+        changed = []
+        for key, recorded in result.deps.items():
+            if key not in self.seen:
+                self.seen[key] = fingerprint(key, self.root)
+            if self.seen[key] != recorded:
+                changed.append(key)
+        return changed
 
 
 class Cache:

@@ -15,7 +15,7 @@ import click
 from dqguard import __version__
 from dqguard.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE, DqguardError
 from dqguard.report import FORMATS
-from dqguard.rules import RULES
+from dqguard.rules import IGNORABLE, RULES
 from dqguard.scan import Output, ScanOptions, execute
 
 
@@ -48,7 +48,7 @@ def cli() -> None:
               help="text (default), github (annotations), json, sarif, junit or summary (Markdown); "
               "repeat for several; ':PATH' writes to a file.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the report to this file instead of standard output.")
+              help="Write the one report that has no PATH to this file instead of standard output.")
 @click.option("--summary", "summary", type=click.Path(dir_okay=False, path_type=Path),
               help="Append the Markdown job summary to this file (as to $GITHUB_STEP_SUMMARY when set).")
 @click.option("-j", "--jobs", type=click.IntRange(min=1),
@@ -58,8 +58,8 @@ def cli() -> None:
 @click.option("--shard", metavar="K/N", help="Run only the K-th of N stable partitions of the cases.")
 @click.option("--case", "cases", multiple=True, metavar="PATTERN",
               help="Run only cases whose name matches this glob; repeatable.")
-@click.option("--ignore", multiple=True, metavar="CODE", type=click.Choice(list(RULES)),
-              help="Do not report this rule; repeatable.")
+@click.option("--ignore", multiple=True, metavar="CODE", type=click.Choice(IGNORABLE),
+              help="Do not report this rule; repeatable (case errors, DQG9xx, cannot be ignored).")
 @click.option("--exact-qparams", is_flag=True,
               help="Compute every observer's qparams exactly as the quantizer configured (slow).")
 @click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), envvar="DQGUARD_CACHE_DIR",
@@ -90,17 +90,23 @@ def scan(
 ) -> None:
     """Check every case of the manifest for shared dequantize nodes.
 
-    With FILES (as pre-commit passes them), a case is re-run only when one of FILES is a
-    dependency it imported and has changed, or its manifest entry changed; the other cases
-    report their cached verdict. A case with no cached verdict always runs.
+    FILES (what pre-commit passes) are accepted and change nothing: a cached verdict is reused
+    only when every file, distribution and manifest entry it depends on is unchanged, whichever
+    files are named; every other case runs.
     """
-    outputs = [_parse_format(f) for f in formats]
-    if not outputs:
-        outputs = [Output("text", None)]
-        if os.environ.get("GITHUB_ACTIONS") == "true":
-            outputs.append(Output("github", None))
+    del files
+    explicit = [_parse_format(f) for f in formats]
+    outputs = explicit or [Output("text", None)]
     if output is not None:
+        to_stdout = [o.format for o in outputs if o.path is None]
+        if len(to_stdout) > 1:
+            raise click.UsageError(
+                f"-o FILE takes one report, but {len(to_stdout)} would go to it ({', '.join(to_stdout)}): "
+                "give each its own file with --format FORMAT:PATH", ctx=click.get_current_context())
         outputs = [o._replace(path=o.path or output) for o in outputs]
+    if not explicit and os.environ.get("GITHUB_ACTIONS") == "true":
+        # The runner reads annotations from the step's standard output only, -o or not.
+        outputs.append(Output("github", None))
     to_terminal = sys.stdout.isatty() and "NO_COLOR" not in os.environ
     machine_on_stdout = any(o.path is None and o.format != "text" for o in outputs)
     options = ScanOptions(
@@ -112,7 +118,6 @@ def scan(
         cases=cases,
         ignore=ignore,
         exact_qparams=exact_qparams,
-        files=files,
         cache_dir=cache_dir,
         no_cache=no_cache,
         summary=summary,

@@ -69,8 +69,6 @@ def scan_arguments(options: ScanOptions, manifest: Path) -> list[str]:
         arguments.append("--exact-qparams")
     if options.verbose:
         arguments.append("--verbose")
-    if options.files:
-        arguments += ["--", *(str(_absolute(Path(f))) for f in options.files)]
     return arguments
 
 

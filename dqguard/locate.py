@@ -1,31 +1,72 @@
-"""From a node's recorded stack trace to a line of the user's own source. No torch here."""
+"""What counts as the user's code, and from a recorded stack trace to a line of it. No torch here.
 
+A file is the user's unless it belongs to the Python installation or to an installed
+distribution: the standard library and every `site-packages`/`dist-packages` directory this
+interpreter knows are not the user's, nor is dqguard itself. Where the project lives does not
+matter: a project under `/usr` (Debian's system Python), inside a virtualenv's prefix, or beside
+the project root on `PYTHONPATH` (a monorepo sibling, the `src/` of an editable install) is the
+user's, while a `.venv` inside the repository is not, because its files sit in its
+`site-packages`.
+"""
+
+import functools
+import os
 import re
+import site
 import sys
+import sysconfig
 from pathlib import Path
 
 _FRAME = re.compile(r'^\s*File "(?P<path>[^"]+)", line (?P<line>\d+)', re.MULTILINE)
-_LIBRARY_DIRS = ("site-packages", "dist-packages")
+_PACKAGE_DIR = Path(__file__).resolve().parent
 
 
-_ENVIRONMENTS = tuple({Path(p).resolve() for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)})
+@functools.cache
+def installed_dirs() -> tuple[Path, ...]:
+    """The standard library's and every site directory of this interpreter, resolved."""
+    paths = sysconfig.get_paths()
+    candidates = [paths.get(key) for key in ("stdlib", "platstdlib", "purelib", "platlib")]
+    candidates += site.getsitepackages() if hasattr(site, "getsitepackages") else []
+    candidates.append(site.getusersitepackages())
+    candidates += [entry for entry in sys.path if Path(entry).name in ("site-packages", "dist-packages")]
+    return tuple(dict.fromkeys(Path(c).resolve() for c in candidates if c))
 
 
-def is_user_file(path: Path, root: Path) -> bool:
-    """Under the project root, and not part of an installed environment."""
-    if not path.is_relative_to(root) or any(part in _LIBRARY_DIRS for part in path.parts):
-        return False
-    # A virtualenv inside the repository holds torch's files too; they are not the user's.
-    return not any(path.is_relative_to(env) and env != root for env in _ENVIRONMENTS)
+def installed_dir(path: Path) -> Path | None:
+    """The site (or standard library) directory `path` lies in; None for the user's files."""
+    site_dirs = [d for d in installed_dirs() if path.is_relative_to(d)]
+    # The longest match: a venv's site-packages may lie inside the standard library's directory.
+    return max(site_dirs, key=lambda d: len(d.parts)) if site_dirs else None
+
+
+@functools.cache
+def is_user_file(file: str) -> bool:
+    """Whether `file` (an absolute path as the interpreter names it) is the user's own code.
+
+    Resolving costs a stat per path component; a worker asks about thousands of module files, and a
+    file's answer never changes within a process, so each is resolved once.
+    """
+    path = Path(file).resolve()
+    return installed_dir(path) is None and not path.is_relative_to(_PACKAGE_DIR)
+
+
+@functools.cache
+def is_dqguard_file(file: str) -> bool:
+    return Path(file).resolve().is_relative_to(_PACKAGE_DIR)
+
+
+def relative(path: Path, root: Path) -> str:
+    """`path` as the reports name it: relative to the project root, with `../` when outside it."""
+    return Path(os.path.relpath(path, root)).as_posix()
 
 
 def user_frame(stack_trace: str | None, root: Path) -> tuple[str, int] | None:
-    """The innermost frame under `root` as (root-relative posix path, line), or None."""
+    """The innermost frame of the user's code as (root-relative posix path, line), or None."""
     if not stack_trace:
         return None
-    frames = [(Path(m.group("path")), int(m.group("line"))) for m in _FRAME.finditer(stack_trace)]
+    frames = [(m.group("path"), int(m.group("line"))) for m in _FRAME.finditer(stack_trace)]
     for path, line in reversed(frames):
         # Relative names are the interpreter's own (<frozen importlib._bootstrap>, <string>).
-        if path.is_absolute() and is_user_file(path, root):
-            return path.relative_to(root).as_posix(), line
+        if os.path.isabs(path) and is_user_file(path):
+            return relative(Path(path).resolve(), root), line
     return None

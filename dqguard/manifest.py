@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from dqguard.errors import DqguardError
-from dqguard.rules import RULES
+from dqguard.rules import CASE_ERRORS, IGNORABLE, RULES
 
 
 class Case(NamedTuple):
@@ -31,6 +31,11 @@ class Case(NamedTuple):
     memory: int | None = None  # bytes of worker RSS
     ignore: tuple[str, ...] = ()
     exact_qparams: bool = False
+
+
+def case_from_request(data: dict[str, Any]) -> Case:
+    """A Case as `Case._asdict()` sent it through JSON (a worker's request)."""
+    return Case(**{**data, "ignore": tuple(data["ignore"])})
 
 
 class Manifest(NamedTuple):
@@ -79,9 +84,13 @@ def parse_size(value: Any) -> int:
 
 
 def _rule_codes(value: Any) -> tuple[str, ...]:
-    if isinstance(value, list) and all(isinstance(v, str) and v in RULES for v in value):
-        return tuple(value)
-    raise ValueError(f"must be a list of rule codes from {', '.join(RULES)}")
+    if not (isinstance(value, list) and all(isinstance(v, str) and v in RULES for v in value)):
+        raise ValueError(f"must be a list of rule codes from {', '.join(IGNORABLE)}")
+    errors = [code for code in value if code in CASE_ERRORS]
+    if errors:
+        raise ValueError(f"cannot hold {', '.join(errors)}: a case error means the case was never "
+                         "checked, which no ignore may turn into a pass (fix the case or remove it)")
+    return tuple(value)
 
 
 def _name(value: Any) -> str:

@@ -5,9 +5,8 @@ exception, so one broken case never hides another. Torch is imported here and on
 the modules this one imports), which is why only workers load this module.
 """
 
-import functools
+import contextlib
 import importlib
-import sys
 import time
 import traceback
 from collections.abc import Callable, Iterator
@@ -19,12 +18,20 @@ import torch
 from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
 from torchao.quantization.pt2e.quantizer import Quantizer
 
-from dqguard.cache import file_hash
 from dqguard.check import check
-from dqguard.locate import is_user_file, user_frame
+from dqguard.locate import user_frame
 from dqguard.manifest import Case
 from dqguard.records import CaseResult, Finding, status_of
 from dqguard.structural import use_minmax_qparams
+
+# What torch imports lazily on a first export, prepare and convert (about 400 modules). Imported
+# here, once per worker, each case's forked process inherits them instead of importing them again
+# (about half a second a case). Only a head start: any that a torch release lacks is skipped.
+_LAZY = ("torch._dynamo", "torch.export", "torch._functorch.aot_autograd", "torch._functorch.partitioners",
+         "torch._inductor.decomposition", "torch._export.passes.replace_quantized_ops_with_standard_ops_pass")
+for _name in _LAZY:
+    with contextlib.suppress(ImportError):
+        importlib.import_module(_name)
 
 
 class StepFailed(Exception):
@@ -96,33 +103,6 @@ def _exported_module(model: torch.nn.Module, args: tuple[Any, ...], strict: bool
     return program.module(check_guards=False)
 
 
-@functools.cache
-def _user_file(file: str, root: Path) -> Path | None:
-    # Resolving every loaded module's path costs ~0.3 s a call once torch is imported (thousands
-    # of modules, a stat per path component), and user_modules runs twice per case. A module
-    # file's answer never changes within a worker, so each is resolved once.
-    path = Path(file).resolve()
-    return path if is_user_file(path, root) else None
-
-
-def user_modules(root: Path) -> dict[str, Path]:
-    """Modules imported from files under `root` that are not an environment's."""
-    found = {}
-    for name, module in list(sys.modules.items()):
-        file = getattr(module, "__file__", None)
-        if file and (path := _user_file(file, root)) is not None:
-            found[name] = path
-    return found
-
-
-def _forget_user_modules(root: Path) -> None:
-    # Each case imports the user's modules afresh, so their import-time state cannot leak from
-    # one case into another and the modules a case imported are exactly its dependencies.
-    for name in user_modules(root):
-        del sys.modules[name]
-    importlib.invalidate_caches()
-
-
 def convert(case: Case, exact_qparams: bool, steps: _Steps | None = None) -> Any:
     """The case's converted GraphModule. The user's modules must be importable already."""
     steps = steps or _Steps(lambda phase: None)
@@ -153,9 +133,8 @@ def run(
     on_phase: Callable[[str], None] = lambda phase: None,
 ) -> CaseResult:
     started = time.perf_counter()
-    if str(root) not in sys.path:
-        sys.path.insert(0, str(root))
-    _forget_user_modules(root)
+    # Each job has a process of its own (dqguard.worker); cases that share one start from a
+    # clean dynamo cache and the same seed.
     torch._dynamo.reset()
     torch.manual_seed(0)
     steps = _Steps(on_phase)
@@ -163,17 +142,15 @@ def run(
     try:
         converted = convert(case, exact_qparams, steps)
         with steps.step("check", "the check"):
-            findings = check(converted.graph, root, fallback)
+            findings = check(converted, root, fallback)
     except StepFailed as failure:
         findings = [_case_error(failure, root, fallback)]
-    deps = {p.relative_to(root).as_posix(): file_hash(p) for p in user_modules(root).values()}
     return CaseResult(
         name=case.name,
         status=status_of(tuple(findings)),
         duration_s=round(time.perf_counter() - started, 3),
         findings=tuple(findings),
         phases={k: round(v, 3) for k, v in steps.phases.items()},
-        deps={path: digest for path, digest in sorted(deps.items()) if digest is not None},
     )
 
 

@@ -3,6 +3,8 @@
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
+from dqguard.rules import CASE_ERRORS
+
 
 class NodeRef(NamedTuple):
     """A graph node and where the user's source created it (None when no frame is in the repo)."""
@@ -30,7 +32,8 @@ class CaseResult(NamedTuple):
     duration_s: float
     findings: tuple[Finding, ...] = ()
     phases: dict[str, float] = MappingProxyType({})  # type: ignore[assignment]
-    deps: dict[str, str] = MappingProxyType({})  # type: ignore[assignment]  # imported file -> sha256
+    # What the verdict depends on (dqguard.dependencies): recorded path -> fingerprint
+    deps: dict[str, str | None] = MappingProxyType({})  # type: ignore[assignment]
     cached: bool = False
 
 
@@ -41,7 +44,7 @@ class ScanResult(NamedTuple):
 
 def is_case_error(finding: Finding) -> bool:
     """DQG9xx: the case could not be checked, as opposed to a finding about its graph."""
-    return finding.rule.startswith("DQG9")
+    return finding.rule in CASE_ERRORS
 
 
 def status_of(findings: tuple[Finding, ...]) -> str:

@@ -31,11 +31,15 @@ _ALL = (
         "shared-dynamic-dequantize",
         "warning",
         "A dynamically quantized input's dequantize feeds more than one op.",
-        "The dynamic-quantization pattern choose_qparams -> getitem -> quantize -> dequantize is left "
+        "The dynamic-quantization chain choose_qparams -> getitem -> quantize -> dequantize is left "
         "shared by DuplicateDQPass on purpose, so every op reading the same tensor shares one "
-        "dequantize. Backends that partition per op group cannot lower the consumers independently.",
-        "Duplicate the dynamic quantize/dequantize chain per consumer, or add DQG002 to `ignore` if "
-        "your backend accepts a shared dynamic input (XNNPACK's dynamic linear partitioner does).",
+        "dequantize. Backends that partition per op group cannot lower the consumers "
+        "independently: with ExecuTorch 1.5's XNNPACK partitioner, three dynamic linears sharing "
+        "one chain become one delegate or two depending only on the order of the ops.",
+        "Give each consumer its own chain before lowering: ExecuTorch's DuplicateDynamicQuantChainPass "
+        "(executorch.backends.transforms.duplicate_dynamic_quant_chain) does it for the "
+        "quantized_decomposed chain; after it XNNPACK makes one delegate whatever the op order. "
+        "Affine (torchao) chains need a pass of your own.",
     ),
     Rule(
         "DQG003",
@@ -68,12 +72,17 @@ _ALL = (
         "DQG902",
         "worker-crashed",
         "error",
-        "The worker running the case died or passed the case's memory limit.",
-        "The interpreter running the case was killed by a signal, aborted, crashed, or grew past "
-        "the case's `memory` limit. The message has the exit status, the phase and the line of "
-        "your code it was on; the crash dump and the worker's stderr are in the finding's detail.",
+        "The process running the case died, never started, or passed the case's memory limit.",
+        "The process running the case was killed by a signal, aborted, crashed, or grew past the "
+        "case's `memory` limit; or no worker could start at all (importing torch failed or hung "
+        "past DQGUARD_START_TIMEOUT). The message has the exit status, the phase and the line of "
+        "your code it was on; the crash dump and the process's stderr are in the finding's detail.",
         "Reproduce with `dqguard scan -j 1 --case NAME`; raise `memory` if the model needs it.",
     ),
 )
 
 RULES: dict[str, Rule] = {rule.code: rule for rule in _ALL}
+# DQG9xx say a case could not be checked. They can never be ignored: that would pass a case no
+# one checked.
+CASE_ERRORS = frozenset(code for code in RULES if code.startswith("DQG9"))
+IGNORABLE = [code for code in RULES if code not in CASE_ERRORS]

@@ -1,11 +1,13 @@
-"""The parent side of case execution: a pool of worker processes, bounded per case.
+"""The parent side of case execution: a pool of workers, each case bounded in time and memory.
 
-Workers are fresh interpreters (`python -m dqguard.worker`; the parent never imports torch, and
-never forks a process that did). Each imports torch once and runs many cases. One is replaced
-when it crashes, when a case passes its timeout or memory limit (the worker is killed: the only
-way to stop a hung C++ call), after `CASES_PER_WORKER` cases, or when its resident memory passes
-`RECYCLE_RSS`, so memory stays flat over a long scan. A case that was running when its worker
-died is reported (DQG901/DQG902), never lost. Results come back in the order of `cases`.
+Workers are fresh interpreters (`python -m dqguard.worker`; the parent never imports torch) that
+import torch once and run each job in a fork of themselves (see `dqguard.worker`). A case that
+passes its timeout or memory limit has its process killed (the only way to stop a hung C++
+call); a case whose process dies is reported (DQG901/DQG902), never lost, and the worker goes on
+with the next job. A worker that dies itself is replaced; one that cannot start (it exits, or is
+not ready within `start_timeout`) is not: the cases still waiting for a worker are reported as
+failed, and every case that finished is reported as it finished. Results come back in the
+order of `cases`.
 """
 
 import contextlib
@@ -28,8 +30,6 @@ from dqguard.locate import user_frame
 from dqguard.manifest import Case
 from dqguard.records import CaseResult, Finding, case_from_json
 
-CASES_PER_WORKER = 25
-RECYCLE_RSS = 3 * 2**30
 _POLL_S = 0.1
 _TAIL_BYTES = 16_000
 _DUMP_WAIT_S = 1.0
@@ -41,7 +41,7 @@ Progress = Callable[[int, int, list[str]], None]
 
 
 def rss(pid: int) -> int:
-    """Resident memory of a process in bytes; 0 once it is gone."""
+    """Resident memory of a process in bytes; 0 once it is gone, or where /proc does not exist."""
     try:
         with open(f"/proc/{pid}/status", "rb") as status:
             for line in status:
@@ -50,6 +50,9 @@ def rss(pid: int) -> int:
     except (OSError, ValueError):
         pass
     return 0
+
+
+MEMORY_LIMITS = os.path.isdir("/proc/self")  # memory limits read /proc: Linux
 
 
 def _dump_site(text: str, root: Path) -> tuple[str, int] | None:
@@ -72,17 +75,24 @@ def _exit_reason(code: int) -> str:
     return f"exited with status {code}"
 
 
+def _kill_group(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)  # not yet its own group leader
+
+
 class _Worker:
-    def __init__(self, root: Path, env: dict[str, str]) -> None:
+    def __init__(self, root: Path, env: dict[str, str], module: str) -> None:
         self.stderr = tempfile.TemporaryFile()  # noqa: SIM115 (lives as long as the worker)
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "dqguard.worker"],
+            [sys.executable, "-m", module],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self.stderr,
             cwd=root,
             env=env,
-            start_new_session=True,  # so a kill reaches whatever the model code started too
+            start_new_session=True,
         )
         assert self.proc.stdout is not None and self.proc.stdin is not None
         self.stdout = self.proc.stdout
@@ -90,25 +100,30 @@ class _Worker:
         os.set_blocking(self.stdout.fileno(), False)
         self.buffer = b""
         self.ready = False
-        self.index: int | None = None
-        self.case: Case | None = None
+        self.launched = time.monotonic()
+        self.eof = False
+        self.job: list[int] | None = None  # indices of the cases it still has to report
+        self.child: int | None = None  # the pid of the process running the job
+        self.case: Case | None = None  # the case running now
+        self.kill_reason: tuple[str, str] | None = None  # (rule, message) once the parent killed it
         self.deadline = float("inf")
         self.started = 0.0
         self.phase = "start"
         self.phases: dict[str, float] = {}
         self.phase_started = 0.0
         self.stderr_mark = 0
-        self.done = 0
-        self.eof = False
 
-    def send(self, index: int, case: Case, payload: dict[str, Any], timeout: float) -> None:
-        self.index, self.case = index, case
+    def send(self, job: list[int], payload: dict[str, Any]) -> None:
+        self.job, self.child, self.case, self.kill_reason = job, None, None, None
+        self.stdin.write((json.dumps(payload) + "\n").encode())
+        self.stdin.flush()
+
+    def begin(self, case: Case, timeout: float) -> None:
+        self.case = case
         self.started = time.monotonic()
         self.deadline = self.started + timeout
         self.phase, self.phases, self.phase_started = "start", {}, self.started
         self.stderr_mark = self._stderr_size()
-        self.stdin.write((json.dumps(payload) + "\n").encode())
-        self.stdin.flush()
 
     def enter(self, phase: str) -> None:
         """Time phases as the parent sees them, so a case that never returns still has them."""
@@ -118,7 +133,7 @@ class _Worker:
         self.phase, self.phase_started = phase, now
 
     def read(self) -> list[dict[str, Any]]:
-        """Complete messages so far; sets `eof` once the worker has closed its end."""
+        """Complete messages so far; sets `eof` once every writer has closed its end."""
         chunks = []
         while True:
             try:
@@ -136,43 +151,52 @@ class _Worker:
     def _stderr_size(self) -> int:
         return os.fstat(self.stderr.fileno()).st_size
 
-    def stderr_tail(self) -> str:
+    def stderr_tail(self, since: int = 0) -> str:
         size = self._stderr_size()
-        start = max(self.stderr_mark, size - _TAIL_BYTES)
+        start = max(since, size - _TAIL_BYTES)
         return os.pread(self.stderr.fileno(), size - start, start).decode(errors="replace").strip()
 
     def dump_stacks(self) -> None:
-        """Have a hung worker's faulthandler write where it is, waiting a moment for it."""
+        """Have a hung case's faulthandler write where it is, waiting a moment for it."""
+        if self.child is None:
+            return
         size = self._stderr_size()
         with contextlib.suppress(ProcessLookupError):
-            os.kill(self.proc.pid, signal.SIGUSR1)
+            os.kill(self.child, signal.SIGUSR1)
         give_up = time.monotonic() + _DUMP_WAIT_S
         while time.monotonic() < give_up and self._stderr_size() == size:
             time.sleep(0.02)
         time.sleep(0.05)  # the dump is several writes
 
+    def stop_case(self, rule: str, message: str) -> None:
+        """Kill the running case's process; its end is reported as `rule` with `message`."""
+        self.kill_reason = (rule, message)
+        if self.child is not None:
+            _kill_group(self.child)
+
     def kill(self) -> int:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        code = self.proc.wait()
+        """Kill the worker and its job's process, if any; its files stay readable until `close`."""
+        if self.child is not None:
+            _kill_group(self.child)
+        _kill_group(self.proc.pid)
+        return self.proc.wait()
+
+    def close(self) -> None:
         self.stdin.close()
         self.stdout.close()
         self.stderr.close()
-        return code
 
 
-def _failure(case: Case, manifest: str, rule: str, message: str, worker: _Worker,
-             detail: str | None) -> CaseResult:
-    worker.enter("end")
+def _failure(case: Case, manifest: str, rule: str, message: str, duration: float,
+             phases: dict[str, float], detail: str | None) -> CaseResult:
     finding = Finding(rule=rule, message=message, path=manifest, line=case.line, detail=detail)
-    return CaseResult(name=case.name, status="error",
-                      duration_s=round(time.monotonic() - worker.started, 3), findings=(finding,),
-                      phases={k: round(v, 3) for k, v in worker.phases.items()})
+    return CaseResult(name=case.name, status="error", duration_s=round(duration, 3), findings=(finding,),
+                      phases={k: round(v, 3) for k, v in phases.items()})
 
 
 def _where(worker: _Worker, root: Path) -> tuple[str, str | None]:
-    """` (at file:line)` in the user's code from the worker's stack dump, and the stderr to show."""
-    tail = worker.stderr_tail()
+    """` (at file:line)` in the user's code from the case's stack dump, and the stderr to show."""
+    tail = worker.stderr_tail(worker.stderr_mark)
     site = _dump_site(tail, root)
     detail = _DUMP_MODULES.sub("", tail).strip() or None
     return (f" (at {site[0]}:{site[1]})" if site else ""), detail
@@ -185,6 +209,14 @@ def _crash_message(code: int, phase: str, site: str, detail: str | None) -> str:
     if not site and detail:
         message += f"; stderr ends: {detail.splitlines()[-1][:200]}"
     return message
+
+
+def start_timeout() -> float:
+    """Seconds a worker may take to import torch and become ready: `DQGUARD_START_TIMEOUT`, or 60."""
+    try:
+        return max(float(os.environ.get("DQGUARD_START_TIMEOUT", "60")), 1.0)
+    except ValueError:
+        raise DqguardError("DQGUARD_START_TIMEOUT must be a number of seconds") from None
 
 
 def available_cpus() -> int:
@@ -213,93 +245,156 @@ def run(
     exact_qparams: bool = False,
     timeout: float | None = None,
     progress: Progress | None = None,
+    worker: str = "dqguard.worker",
 ) -> list[CaseResult]:
-    """Run `cases` on up to `jobs` workers; `manifest` is the manifest's root-relative path."""
-    pending = deque(range(len(cases)))
-    results: dict[int, CaseResult] = {}
-    workers: list[_Worker] = []
-    selector = selectors.DefaultSelector()
-    env = worker_env(min(jobs, len(cases)))
+    """Run `cases` on up to `jobs` workers; `manifest` is the manifest's root-relative path.
 
-    def retire(worker: _Worker) -> int:
-        selector.unregister(worker.stdout)
-        workers.remove(worker)
-        return worker.kill()
+    `worker` is the module the workers run: dqguard's own, or a test harness's that wraps it.
+    """
+    return _Pool(cases, root, manifest, jobs, exact_qparams, timeout, progress, worker).run()
 
-    def finish(worker: _Worker, result: CaseResult) -> None:
-        assert worker.index is not None
-        results[worker.index] = result
-        worker.index, worker.case, worker.deadline = None, None, float("inf")
 
-    try:
-        while len(results) < len(cases):
-            busy = sum(w.case is not None for w in workers)
-            while len(workers) < min(jobs, len(pending) + busy):
-                worker = _Worker(root, env)
-                workers.append(worker)
-                selector.register(worker.stdout, selectors.EVENT_READ, worker)
-            for worker in workers:
-                if worker.ready and worker.case is None and pending:
-                    index = pending.popleft()
-                    case = cases[index]
-                    payload = {"case": case._asdict(), "root": str(root), "manifest": manifest,
-                               "exact_qparams": exact_qparams}
-                    try:
-                        worker.send(index, case, payload, timeout or case.timeout)
-                    except BrokenPipeError:
-                        # It died idle, through no fault of this case: the end of its output
-                        # retires it below, and the case waits for another worker.
-                        pending.appendleft(index)
-                        worker.index, worker.case, worker.deadline = None, None, float("inf")
+class _Pool:
+    def __init__(self, cases: list[Case], root: Path, manifest: str, jobs: int, exact_qparams: bool,
+                 timeout: float | None, progress: Progress | None, worker: str) -> None:
+        self.cases, self.root, self.manifest, self.worker = cases, root, manifest, worker
+        self.jobs, self.exact_qparams, self.timeout, self.progress = jobs, exact_qparams, timeout, progress
+        self.pending: deque[list[int]] = deque([i] for i in range(len(cases)))
+        self.results: dict[int, CaseResult] = {}
+        self.workers: list[_Worker] = []
+        self.selector = selectors.DefaultSelector()
+        self.env = worker_env(min(jobs, len(cases)))
+        self.start_timeout = start_timeout()
+        self.start_failure: str | None = None
+        self.start_detail: str | None = None
+        self.next_job = 0
 
-            for key, _ in selector.select(_POLL_S):
-                worker = key.data
-                for message in worker.read():
-                    if "ready" in message:
-                        worker.ready = True
-                    elif "phase" in message:
-                        worker.enter(message["phase"])
-                    elif "result" in message:
-                        finish(worker, case_from_json(message["result"]))
-                        worker.done += 1
-                        if worker.done >= CASES_PER_WORKER or rss(worker.proc.pid) > RECYCLE_RSS:
-                            retire(worker)
-                if not worker.eof or worker not in workers:
-                    continue
-                if worker.case is None:
+    def limit(self, case: Case) -> float:
+        return self.timeout or case.timeout
+
+    def run(self) -> list[CaseResult]:
+        try:
+            while len(self.results) < len(self.cases):
+                self._start_workers()
+                self._assign()
+                for key, _ in self.selector.select(_POLL_S):
+                    self._receive(key.data)
+                self._enforce_limits()
+                if self.progress is not None:
+                    running = [w.case.name for w in self.workers if w.case is not None]
+                    self.progress(len(self.results), len(self.cases), running)
+        finally:
+            for worker in list(self.workers):
+                self._retire(worker)
+        return [self.results[i] for i in range(len(self.cases))]
+
+    def _start_workers(self) -> None:
+        if self.start_failure is not None and not self.workers:
+            self._cannot_start(self.start_failure, self.start_detail or "")  # what a dead worker left
+        busy = sum(w.job is not None for w in self.workers)
+        while self.start_failure is None and len(self.workers) < min(self.jobs, len(self.pending) + busy):
+            worker = _Worker(self.root, self.env, self.worker)
+            self.workers.append(worker)
+            self.selector.register(worker.stdout, selectors.EVENT_READ, worker)
+
+    def _assign(self) -> None:
+        for worker in self.workers:
+            if worker.ready and worker.job is None and self.pending and not worker.eof:
+                job = self.pending.popleft()
+                payload = {"job": self.next_job, "root": str(self.root), "manifest": self.manifest,
+                           "cases": [self.cases[i]._asdict() for i in job],
+                           "exact_qparams": self.exact_qparams}
+                self.next_job += 1
+                try:
+                    worker.send(job, payload)
+                except BrokenPipeError:
+                    # It died idle, through no fault of this job: the end of its output retires
+                    # it, and the job waits for another worker.
+                    self.pending.appendleft(job)
+                    worker.job = None
+
+    def _receive(self, worker: _Worker) -> None:
+        for message in worker.read():
+            if "ready" in message:
+                worker.ready = True
+            elif "pid" in message:
+                worker.child = message["pid"]
+            elif "start" in message and worker.job is not None:
+                worker.begin(self.cases[worker.job[0]], self.limit(self.cases[worker.job[0]]))
+            elif "phase" in message:
+                worker.enter(message["phase"])
+            elif "result" in message and worker.job is not None:
+                self.results[worker.job.pop(0)] = case_from_json(message["result"])
+                worker.case, worker.deadline = None, float("inf")
+            elif "exit" in message:
+                self._end_job(worker, message["exit"])
+        if not worker.eof or worker not in self.workers:
+            return
+        code = worker.kill()
+        if not worker.ready:
+            self._cannot_start(f"it {_exit_reason(code)}", worker.stderr_tail())
+        elif worker.job is not None:
+            self._end_job(worker, code)
+        self._retire(worker)
+
+    def _end_job(self, worker: _Worker, code: int) -> None:
+        """The job's process has ended: report the case it was running, requeue the rest."""
+        job, case = worker.job or [], worker.case
+        worker.job, worker.child, worker.case, worker.deadline = None, None, None, float("inf")
+        if not job:
+            return
+        if case is None:  # it died before it began a case: the first one pays, or it loops forever
+            case = self.cases[job[0]]
+            worker.begin(case, self.limit(case))
+        site, detail = _where(worker, self.root)
+        phase = worker.phase
+        worker.enter("end")
+        rule, message = worker.kill_reason or ("DQG902", _crash_message(code, phase, site, detail))
+        self.results[job[0]] = _failure(case, self.manifest, rule, message,
+                                        time.monotonic() - worker.started, worker.phases, detail)
+        if job[1:]:
+            self.pending.appendleft(job[1:])
+
+    def _cannot_start(self, why: str, tail: str) -> None:
+        """No worker starts: every case still waiting for one fails, saying why."""
+        self.start_failure, self.start_detail = why, tail
+        last = tail.splitlines()[-1][:200] if tail else ""
+        message = f"no worker could start: {why}" + (f"; stderr ends: {last}" if last else "")
+        while self.pending:
+            for index in self.pending.popleft():
+                case = self.cases[index]
+                self.results[index] = _failure(case, self.manifest, "DQG902", message, 0.0, {}, tail or None)
+
+    def _enforce_limits(self) -> None:
+        now = time.monotonic()
+        for worker in list(self.workers):
+            if not worker.ready:
+                if now > worker.launched + self.start_timeout:
                     tail = worker.stderr_tail()
-                    code = retire(worker)
-                    if not worker.ready:
-                        raise DqguardError(f"a worker failed to start ({_exit_reason(code)}):\n{tail}")
-                    continue  # an idle worker died (the OOM killer?): the loop starts another
-                site, detail = _where(worker, root)
-                message = _crash_message(retire(worker), worker.phase, site, detail)
-                finish(worker, _failure(worker.case, manifest, "DQG902", message, worker, detail))
+                    self._retire(worker)
+                    self._cannot_start(f"it was not ready after {self.start_timeout:g} s (importing torch?)",
+                                       tail)
+                continue
+            case = worker.case
+            if case is None or worker.kill_reason is not None:
+                continue
+            if now > worker.deadline:
+                worker.dump_stacks()
+                site, _ = _where(worker, self.root)
+                limit = self.limit(case)
+                worker.stop_case("DQG901", f"timed out after {limit:g} s during {worker.phase}{site}")
+            elif case.memory is not None and worker.child is not None:
+                resident = rss(worker.child)
+                if resident > case.memory:
+                    over = f"{resident / 2**20:.0f} MiB resident > {case.memory / 2**20:.0f} MiB"
+                    worker.stop_case("DQG902", f"worker passed the memory limit during {worker.phase} "
+                                     f"({over}); killed")
 
-            now = time.monotonic()
-            for worker in list(workers):
-                if worker.case is None:
-                    continue
-                case = worker.case
-                if now > worker.deadline:
-                    limit = timeout or case.timeout
-                    worker.dump_stacks()
-                    site, detail = _where(worker, root)
-                    retire(worker)
-                    finish(worker, _failure(
-                        case, manifest, "DQG901",
-                        f"timed out after {limit:g} s during {worker.phase}{site}", worker, detail))
-                elif case.memory is not None and (resident := rss(worker.proc.pid)) > case.memory:
-                    _, detail = _where(worker, root)
-                    retire(worker)
-                    finish(worker, _failure(
-                        case, manifest, "DQG902",
-                        f"worker passed the memory limit during {worker.phase} "
-                        f"({resident / 2**20:.0f} MiB resident > {case.memory / 2**20:.0f} MiB); killed",
-                        worker, detail))
-            if progress is not None:
-                progress(len(results), len(cases), [w.case.name for w in workers if w.case])
-    finally:
-        for worker in list(workers):
-            retire(worker)
-    return [results[i] for i in range(len(cases))]
+    def _retire(self, worker: _Worker) -> int:
+        if worker not in self.workers:
+            return worker.proc.wait()
+        self.selector.unregister(worker.stdout)
+        self.workers.remove(worker)
+        code = worker.kill()
+        worker.close()
+        return code

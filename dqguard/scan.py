@@ -33,7 +33,6 @@ class ScanOptions(NamedTuple):
     cases: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
     exact_qparams: bool = False
-    files: tuple[str, ...] = ()  # changed files, as pre-commit passes them; () means all
     cache_dir: Path | None = None
     no_cache: bool = False
     summary: Path | None = None  # Markdown summary appended here (and to $GITHUB_STEP_SUMMARY)
@@ -116,31 +115,28 @@ def _cache(options: ScanOptions, root: Path) -> Cache | None:
     return Cache(Path(configured) if configured else root / DIRECTORY_NAME)
 
 
-def _changed_files(files: tuple[str, ...], root: Path) -> set[str] | None:
-    """FILES as root-relative posix paths; None when none were given (check every dependency)."""
-    if not files:
-        return None
-    relative = set()
-    for name in files:
-        path = Path(name).absolute()
-        if path.is_relative_to(root):
-            relative.add(path.relative_to(root).as_posix())
-    return relative
-
-
 def _at_case_line(result: CaseResult, case: Case, manifest: str) -> CaseResult:
     # The manifest location of a finding is always its case's line, which may have moved since.
     findings = tuple(f._replace(line=case.line) if f.path == manifest else f for f in result.findings)
     return result._replace(findings=findings, cached=True)
 
 
-def _cached(cache: Cache, case: Case, key: dict[str, object], root: Path, changed: set[str] | None,
+def _cached(cache: Cache, case: Case, key: dict[str, object], fingerprints: cache_module.Fingerprints,
             manifest: str) -> CaseResult | None:
-    """The recorded verdict, if its key matches and none of its (changed) dependencies moved."""
+    """The recorded verdict, if its key matches and every one of its dependencies is unchanged."""
     entry = cache.read(case.name)
-    if entry is None or entry.key != key or cache_module.changed_dependencies(entry.result, root, changed):
+    if entry is None or entry.key != key or fingerprints.changed(entry.result):
         return None
     return _at_case_line(entry.result, case, manifest)
+
+
+def memory_warning(cases: list[Case], supported: bool) -> str | None:
+    """What to say when cases set `memory` on a platform where it cannot be enforced."""
+    limited = [case.name for case in cases if case.memory is not None]
+    if supported or not limited:
+        return None
+    return (f"dqguard: warning: `memory` limits read /proc, which only Linux has: not enforced for "
+            f"{', '.join(limited)}\n")
 
 
 def _without_ignored(result: CaseResult, ignore: tuple[str, ...]) -> CaseResult:
@@ -160,15 +156,18 @@ def execute(options: ScanOptions) -> int:
     manifest_rel = manifest.path.relative_to(root).as_posix()
     cache = _cache(options, root)
     env = cache_module.environment() if cache else {}
-    changed = _changed_files(options.files, root)
+    fingerprints = cache_module.Fingerprints(root)
 
     keys = [cache_module.case_key(case, options.exact_qparams, env) for case in cases]
     results = [
-        _cached(cache, case, key, root, changed, manifest_rel) if cache else None
+        _cached(cache, case, key, fingerprints, manifest_rel) if cache else None
         for case, key in zip(cases, keys, strict=True)
     ]
     to_run = [index for index, result in enumerate(results) if result is None]
 
+    warning = memory_warning([cases[i] for i in to_run], runner.MEMORY_LIMITS)
+    if warning:
+        sys.stderr.write(warning)
     progress = _progress_printer() if options.progress and to_run else None
     fresh = runner.run(
         [cases[i] for i in to_run],

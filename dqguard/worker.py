@@ -1,13 +1,30 @@
-"""A worker process: imports torch once, then runs the cases the parent sends, one at a time.
+"""A worker: imports torch once, then runs every job the parent sends in a fresh fork of itself.
 
-Protocol: one JSON request a line on stdin ({"case": {...}, "root": ..., "manifest": ...,
-"exact_qparams": ...}), one JSON line back ({"result": {...}}) on a private copy of the original
-stdout. File descriptor 1 is pointed at stderr before any user code runs, so a model that prints
-cannot corrupt the protocol. The parent starts workers as fresh interpreters (`python -m
-dqguard.worker`), never by fork, and replaces them after a crash, a timeout, or a number of cases.
+A job is a list of cases (today one) with the project root they resolve against. The worker never
+runs any of the user's code itself: it reads a job from stdin, forks, and the child runs the job
+and exits. So every job starts from the same interpreter state, the one right after importing
+torch and torchao, whichever jobs ran before it on this worker: import-time registrations
+(`torch.library` ops, pytree nodes), global torch settings and module state of one case can never
+reach another, and `-j 1` and `-j 8` give the same verdicts. A crash, a timeout or a memory blow-up
+kills only the child; the worker forks the next job at once, without importing torch again.
 
-faulthandler writes the Python stack to stderr when the worker crashes, and on SIGUSR1, which
-the parent sends a case that timed out before killing it: that is how both reports say where.
+Forking a process that imported torch is safe only while no OpenMP thread pool exists in it: the
+worker never runs a torch op, so the pool is created in each child. Where fork is unsafe (macOS's
+system libraries) or `DQGUARD_FORK=0` is set, the worker runs one job itself and exits, and the
+parent starts a fresh worker for the next: the same isolation, one torch import per job.
+
+Protocol, one JSON object a line:
+- parent -> worker, on stdin: `{"job": ID, "root": ..., "manifest": ..., "cases": [...],
+  "exact_qparams": ...}`;
+- worker -> parent, on a private copy of the original stdout (file descriptor 1 is pointed at
+  stderr before any user code runs, so a model that prints cannot corrupt the protocol):
+  `{"ready": true}`; `{"pid": PID}` when a job's process starts; from that process `{"start":
+  INDEX}` and `{"phase": NAME}` as it goes and `{"result": {...}}` per case; `{"exit": CODE}`
+  when it has ended (a negative code is the signal that killed it).
+The child's standard input is `/dev/null`, so user code calling `input()` gets EOF at once.
+
+faulthandler writes the Python stack to stderr when a case crashes, and on SIGUSR1, which the
+parent sends a case that timed out before killing it: that is how both reports say where.
 """
 
 import faulthandler
@@ -15,29 +32,88 @@ import json
 import os
 import signal
 import sys
+import traceback
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn, TextIO
+
+Index = dict[str, list[Path]]
+
+FORK = sys.platform == "linux" and os.environ.get("DQGUARD_FORK", "1") != "0"
+
+
+def _send(protocol: TextIO, message: dict[str, Any]) -> None:
+    protocol.write(json.dumps(message) + "\n")
+    protocol.flush()
+
+
+def _run_job(protocol: TextIO, request: dict[str, Any], index: Index) -> None:
+    """Everything a job's own process does."""
+    from dqguard import pipeline
+    from dqguard.dependencies import Recorder
+    from dqguard.manifest import case_from_request
+    from dqguard.records import case_to_json
+
+    stdin = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(stdin, 0)
+    os.close(stdin)
+    sys.stdin = open(os.devnull)  # noqa: SIM115 (lives as long as the process)
+    root = Path(request["root"])
+    os.chdir(root)
+    sys.path.insert(0, str(root))
+    recorder = Recorder(root, index)
+    recorder.start()
+    for position, raw in enumerate(request["cases"]):
+        _send(protocol, {"start": position})
+        result = pipeline.run(case_from_request(raw), root, request["manifest"], request["exact_qparams"],
+                              lambda phase: _send(protocol, {"phase": phase}))
+        result = result._replace(deps=recorder.record(list(sys.modules.values())))
+        _send(protocol, {"result": case_to_json(result)})
+
+
+def _run_and_exit(protocol: TextIO, request: dict[str, Any], index: Index) -> NoReturn:
+    # os._exit: the interpreter's own exit would spend most of a second tearing torch down.
+    code = 0
+    try:
+        _run_job(protocol, request, index)
+    except BaseException:
+        traceback.print_exc()
+        code = 70
+    finally:
+        sys.stderr.flush()
+        os._exit(code)
+
+
+def _fork_job(protocol: TextIO, request: dict[str, Any], index: Index) -> None:
+    pid = os.fork()
+    if pid == 0:
+        os.setpgid(0, 0)  # a kill of the job reaches whatever the model code started too
+        _run_and_exit(protocol, request, index)
+    _send(protocol, {"pid": pid})
+    _, status = os.waitpid(pid, 0)
+    _send(protocol, {"exit": os.waitstatus_to_exitcode(status)})
 
 
 def main() -> None:
-    protocol = os.fdopen(os.dup(1), "w", buffering=1)
+    protocol = os.fdopen(os.dup(1), "w")
     os.dup2(2, 1)
     faulthandler.enable()
     faulthandler.register(signal.SIGUSR1)
-    from dqguard import pipeline  # imports torch: the expensive part, paid once per worker
-    from dqguard.manifest import Case
-    from dqguard.records import case_to_json
+    from dqguard import dependencies, locate, pipeline  # imports torch: paid once per worker
 
-    def send(message: dict[str, Any]) -> None:
-        protocol.write(json.dumps(message) + "\n")
-
-    send({"ready": True})
+    index = dependencies.distribution_index()
+    for module in list(sys.modules.values()):
+        # Children inherit the answers: each then resolves only the files it imports itself.
+        file = getattr(module, "__file__", None)
+        if isinstance(file, str) and os.path.isabs(file):
+            locate.is_user_file(file)
+    del pipeline
+    _send(protocol, {"ready": True})
     for line in sys.stdin:
         request = json.loads(line)
-        case = Case(**{**request["case"], "ignore": tuple(request["case"]["ignore"])})
-        result = pipeline.run(case, Path(request["root"]), request["manifest"],
-                              request["exact_qparams"], lambda phase: send({"phase": phase}))
-        send({"result": case_to_json(result)})
+        if not FORK:
+            _send(protocol, {"pid": os.getpid()})
+            _run_and_exit(protocol, request, index)
+        _fork_job(protocol, request, index)
 
 
 if __name__ == "__main__":

@@ -56,6 +56,24 @@ def matches_golden(path: Path, actual: str) -> bool:
     return path.read_text() == actual
 
 
+_NO_SUBPROCESS = """\
+import subprocess, sys
+def refuse(*args, **kwargs):
+    raise RuntimeError("dqguard test: a subprocess was started")
+subprocess.Popen.__init__ = refuse
+from dqguard.cli import main
+sys.argv = ["dqguard", *sys.argv[1:]]
+main()
+"""
+
+
+def dqguard_without_workers(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """The real command line in a process that cannot start another: proof it needed no worker."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("GITHUB_")}
+    return subprocess.run([sys.executable, "-c", _NO_SUBPROCESS, *args], cwd=cwd, env=environment,
+                          capture_output=True, text=True, check=False)
+
+
 def poisoned_torch(directory: Path) -> dict[str, str]:
     """An environment in which importing torch fails: proof that a run never needed it."""
     package = directory / "poison" / "torch"

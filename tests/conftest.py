@@ -20,30 +20,34 @@ class InProcess:
     def __init__(self) -> None:
         self.roots: set[Path] = set()
 
+    def _enter(self, repo: str) -> Path:
+        root = (RESOURCES / repo).resolve()
+        self.roots.add(root)
+        if str(root) not in sys.path:
+            sys.path.insert(0, str(root))
+        return root
+
     def run(self, repo: str, name: str, exact_qparams: bool = False) -> CaseResult:
         from dqguard import pipeline
 
-        root = (RESOURCES / repo).resolve()
-        self.roots.add(root)
+        root = self._enter(repo)
         return pipeline.run(load_cases(root)[name], root, "dqguard.toml", exact_qparams)
 
     def convert(self, repo: str, name: str, exact_qparams: bool = False) -> Any:
         from dqguard import pipeline
 
-        root = (RESOURCES / repo).resolve()
-        self.roots.add(root)
-        if str(root) not in sys.path:
-            sys.path.insert(0, str(root))
+        root = self._enter(repo)
         return pipeline.convert(load_cases(root)[name], exact_qparams)
 
     def forget(self) -> None:
-        from dqguard import pipeline
-
+        """Unload the scenario's modules: two scenario repos may both have a `models` package."""
         for root in self.roots:
             while str(root) in sys.path:
                 sys.path.remove(str(root))
-            for module in pipeline.user_modules(root):
-                del sys.modules[module]
+            for name, module in list(sys.modules.items()):
+                file = getattr(module, "__file__", None)
+                if file and Path(file).resolve().is_relative_to(root):
+                    del sys.modules[name]
 
 
 @pytest.fixture

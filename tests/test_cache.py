@@ -1,14 +1,16 @@
 """The result cache: reuse while nothing a case imported has changed, never a wrong verdict."""
 
 import json
+import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from testing import copy_repo, dqguard, poisoned_torch, scan_json, summary_line
+from testing import copy_repo, dqguard, dqguard_without_workers, expected_line, scan_json, summary_line
 
 
 @pytest.fixture(scope="module")
@@ -38,8 +40,8 @@ def _strip_timing(document: dict[str, object]) -> list[object]:
 
 def test_warm_scan_reports_the_same_verdict_without_torch(warm: Path, tmp_path: Path) -> None:
     cold = scan_json(warm, "--no-cache")
-    # With torch unimportable, starting any worker would fail the scan: the cache answered alone.
-    completed = dqguard("scan", "--format", "json", cwd=warm, env=poisoned_torch(tmp_path))
+    # Starting any worker would fail the scan: the cache answered alone.
+    completed = dqguard_without_workers("scan", "--format", "json", cwd=warm)
     assert completed.returncode == 1, completed.stderr
     document = json.loads(completed.stdout)
     assert _cached(document) == {"alpha": True, "beta": True, "gamma": True}
@@ -70,18 +72,145 @@ def test_editing_the_shared_quantizer_reruns_everything(warm: Path) -> None:
 
 def test_an_unrelated_file_reruns_nothing(warm: Path, tmp_path: Path) -> None:
     (warm / "notes.py").write_text("CHANGED = True\n")
-    completed = dqguard("scan", "notes.py", cwd=warm, env=poisoned_torch(tmp_path))
+    completed = dqguard_without_workers("scan", "notes.py", cwd=warm)
     assert completed.returncode == 1, completed.stderr
     assert summary_line(completed.stdout) == "3 cases, 1 ok, 2 with findings, 3 cached"
 
 
-def test_files_limit_which_changes_count(warm: Path) -> None:
+def test_files_never_hide_a_changed_dependency(warm: Path) -> None:
+    # A pull, a checkout or a --no-verify commit changes files pre-commit never names. The
+    # quantizer every case imports goes from dynamic to static quantization: no shared chain left.
+    backends = warm / "backends.py"
+    backends.write_text(backends.read_text().replace("is_dynamic=True", "is_dynamic=False"))
+    completed = dqguard("scan", "notes.py", cwd=warm)
+    assert completed.returncode == 0, completed.stdout
+    assert summary_line(completed.stdout) == "3 cases, 3 ok"
+
+
+def test_files_name_nothing_that_decides(warm: Path) -> None:
     for name in ("alpha", "beta"):
         path = warm / "models" / f"{name}.py"
         path.write_text(path.read_text() + "\n# touched\n")
-    # Only alpha's change is passed: beta keeps reporting its recorded verdict.
-    assert _cached(scan_json(warm, "models/alpha.py")) == {"alpha": False, "beta": True, "gamma": True}
-    assert _cached(scan_json(warm)) == {"alpha": True, "beta": False, "gamma": True}
+    # Only alpha's change is named: beta's changed too, so it runs as well.
+    assert _cached(scan_json(warm, "models/alpha.py")) == {"alpha": False, "beta": False, "gamma": True}
+    assert _cached(scan_json(warm)) == {"alpha": True, "beta": True, "gamma": True}
+
+
+def _sibling_repo(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    """The incremental repo whose beta model lives in a package beside it, on PYTHONPATH."""
+    repo = copy_repo("incremental", tmp_path)
+    sibling = tmp_path / "shared" / "zoo"
+    sibling.mkdir(parents=True)
+    (sibling / "__init__.py").write_text("")
+    shutil.copy(repo / "models" / "beta.py", sibling / "beta.py")
+    manifest = repo / "dqguard.toml"
+    manifest.write_text(manifest.read_text().replace('"models.beta:', '"zoo.beta:'))
+    return repo, {"PYTHONPATH": str(tmp_path / "shared")}
+
+
+def test_a_model_package_beside_the_project_is_a_dependency(tmp_path: Path) -> None:
+    repo, env = _sibling_repo(tmp_path)
+    assert dqguard("scan", cwd=repo, env=env).returncode == 1
+    beta = tmp_path / "shared" / "zoo" / "beta.py"
+    beta.write_text(beta.read_text().replace("super().__init__()", "raise RuntimeError('broken')"))
+    completed = dqguard("scan", "--format", "json", cwd=repo, env=env)
+    cases = {case["name"]: case for case in json.loads(completed.stdout)["cases"]}
+    assert (cases["beta"]["cached"], cases["beta"]["status"]) == (False, "error")
+    # Its location is the sibling's own file, relative to the project root.
+    assert "(at ../shared/zoo/beta.py:" in cases["beta"]["findings"][0]["message"]
+    assert (cases["alpha"]["cached"], cases["gamma"]["cached"]) == (True, True)
+
+
+def _installed(site: Path, version: str) -> None:
+    """A distribution `tinydist` of `version` in a site-packages directory, as pip leaves one."""
+    for old in site.glob("tinydist-*.dist-info"):
+        shutil.rmtree(old)
+    package = site / "tinydist"
+    package.mkdir(parents=True, exist_ok=True)
+    (package / "__init__.py").write_text("WIDTH = 8\n")
+    info = site / f"tinydist-{version}.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: tinydist\nVersion: {version}\n")
+    (info / "top_level.txt").write_text("tinydist\n")
+    (info / "RECORD").write_text("tinydist/__init__.py,,\n")
+
+
+def test_upgrading_an_imported_distribution_reruns_the_cases_that_imported_it(tmp_path: Path) -> None:
+    repo = copy_repo("incremental", tmp_path)
+    site = tmp_path / "lib" / "site-packages"
+    _installed(site, "1.0")
+    gamma = repo / "models" / "gamma.py"
+    gamma.write_text("import tinydist  # noqa: F401\n" + gamma.read_text())
+    env = {"PYTHONPATH": str(site)}
+    assert dqguard("scan", cwd=repo, env=env).returncode == 1
+    # Installed files are keyed by their distribution's name and version, not hashed one by one.
+    (site / "tinydist" / "__init__.py").write_text("WIDTH = 8  # patched in place\n")
+    assert _cached(scan_json_env(repo, env)) == {"alpha": True, "beta": True, "gamma": True}
+    _installed(site, "2.0")
+    assert _cached(scan_json_env(repo, env)) == {"alpha": True, "beta": True, "gamma": False}
+
+
+def scan_json_env(repo: Path, env: dict[str, str]) -> dict[str, object]:
+    completed = dqguard("scan", "--format", "json", cwd=repo, env=env)
+    assert completed.returncode in (0, 1), completed.stderr
+    document: dict[str, object] = json.loads(completed.stdout)
+    return document
+
+
+def test_a_project_under_the_interpreters_prefix_keeps_its_dependencies_and_lines(tmp_path: Path) -> None:
+    # As with Debian's system Python (code under /usr) or a virtualenv that holds the project:
+    # the project lies under sys.prefix, and is still the user's.
+    prefix = tmp_path / "env"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(prefix)], check=True)
+    [site] = (prefix / "lib").glob("python3*/site-packages")
+    # torch, torchao and dqguard come from the test environment's own site directory.
+    (site / "test-env.pth").write_text(f"import site; site.addsitedir({_site_packages()!r})\n")
+    repo = copy_repo("findings", prefix)
+    python = prefix / "bin" / "python"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GITHUB_")}
+    def scan() -> dict[str, Any]:
+        completed = subprocess.run([str(python), "-m", "dqguard", "scan", "--format", "json", "--case",
+                                    "three-heads/dynamic"], cwd=repo, env=env, capture_output=True,
+                                   text=True, check=False)
+        assert completed.returncode == 1, completed.stderr
+        [case] = json.loads(completed.stdout)["cases"]
+        return case
+    first = scan()
+    assert [(u["path"], u["line"]) for u in first["findings"][0]["users"]] == [
+        ("graphs.py", expected_line(repo / "graphs.py", marker))
+        for marker in ("first consumer", "second consumer", "third consumer")]
+    assert scan()["cached"]
+    (repo / "graphs.py").write_text((repo / "graphs.py").read_text() + "\n# edited\n")
+    assert not scan()["cached"]
+
+
+def _site_packages() -> str:
+    import torch
+
+    return str(Path(torch.__file__).parent.parent)
+
+
+def test_a_data_file_the_model_reads_is_a_dependency(tmp_path: Path) -> None:
+    repo = copy_repo("incremental", tmp_path)
+    (repo / "width.json").write_text('{"width": 8}\n')
+    gamma = repo / "models" / "gamma.py"
+    gamma.write_text(gamma.read_text().replace(
+        "self.only = nn.Linear(8, 8)",
+        "width = json.loads(open('width.json').read())['width']\n        self.only = nn.Linear(width, 8)",
+    ).replace("import torch\n", "import json\n\nimport torch\n", 1))
+    assert dqguard("scan", cwd=repo).returncode == 1
+    assert _cached(scan_json(repo)) == {"alpha": True, "beta": True, "gamma": True}
+    (repo / "width.json").write_text('{"width": 4}\n')
+    [*_, gamma_case] = scan_json(repo)["cases"]
+    # The model now expects 4 features but is fed 8: the edit reached it.
+    assert (gamma_case["cached"], gamma_case["status"]) == (False, "error")
+
+
+def test_a_new_module_that_would_shadow_an_import_reruns(warm: Path) -> None:
+    (warm / "torchao.py").write_text("raise ImportError('shadowed')\n")
+    document = scan_json(warm)
+    assert _cached(document) == {"alpha": False, "beta": False, "gamma": False}
+    assert {case["status"] for case in document["cases"]} == {"error"}
 
 
 def test_a_changed_manifest_entry_reruns_only_that_case(warm: Path) -> None:

@@ -151,7 +151,6 @@ FORWARDED: dict[str, Any] = {
     "cases": ("qkv/*",),
     "ignore": ("DQG002",),
     "exact_qparams": True,
-    "files": ("models/blocks.py",),
     "summary": Path("summary.md"),
     "verbose": True,
 }
@@ -177,7 +176,6 @@ def test_container_arguments_parse_back_to_the_same_scan(tmp_path: Path,
     assert params["formats"] == ("text", f"json:{tmp_path}/out/report.json")
     assert (params["jobs"], params["timeout"], params["shard"]) == (3, 12.5, "2/3")
     assert (params["cases"], params["ignore"], params["exact_qparams"]) == (("qkv/*",), ("DQG002",), True)
-    assert params["files"] == (f"{tmp_path}/models/blocks.py",)
     assert params["summary"] == tmp_path / "summary.md" and params["verbose"]
 
 

@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 import pytest
 
 from dqguard import manifest
-from dqguard.scan import ScanOptions, in_shard, select
+from dqguard.scan import ScanOptions, in_shard, memory_warning, select
 from testing import RESOURCES, copy_repo, expected_line
 
 MODELS = RESOURCES / "unruly" / "models.py"
@@ -276,3 +276,92 @@ def test_shards_of_a_real_scan_partition_the_manifest(shards: list[dict[str, Any
     statuses = {case["name"]: case["status"] for shard in shards for case in shard["cases"]}
     assert statuses["text/projections"] == "findings"
     assert {statuses[name] for name in everything if name.startswith("vision/")} == {"ok"}
+
+
+FRAGILE = RESOURCES / "fragile"
+REGISTERS = ["--case", "registers-op/*"]
+
+
+def _scan(repo: Path, *args: str, env: dict[str, str] | None = None) -> tuple[int, dict[str, Any], str]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("GITHUB_")}
+    environment.update(env or {})
+    completed = subprocess.run([sys.executable, "-m", "dqguard", "scan", "--no-cache", "--format", "json",
+                                *args], cwd=repo, env=environment, capture_output=True, text=True,
+                               check=False)
+    assert completed.stdout, completed.stderr
+    return completed.returncode, json.loads(completed.stdout), completed.stderr
+
+
+def test_import_time_registrations_never_reach_another_case(tmp_path: Path) -> None:
+    # ops.py registers a torch.library namespace when imported; importing it twice in one
+    # process fails. Each case runs in a process of its own, so one worker or three agree.
+    repo = copy_repo("fragile", tmp_path)
+    serial = _scan(repo, "-j", "1", *REGISTERS)
+    parallel = _scan(repo, "-j", "3", *REGISTERS)
+    assert serial[0] == parallel[0] == 0, serial[1]
+    assert [comparable(c) for c in serial[1]["cases"]] == [comparable(c) for c in parallel[1]["cases"]]
+    assert [c["status"] for c in serial[1]["cases"]] == ["ok", "ok", "ok"]
+
+
+def test_user_code_reading_standard_input_gets_end_of_file(tmp_path: Path) -> None:
+    repo = copy_repo("fragile", tmp_path)
+    code, document, _ = _scan(repo, "--case", "asks-for-input", "--case", "small")
+    assert code == 1
+    asks, small = document["cases"]
+    finding = only_finding(asks)
+    assert finding["rule"] == "DQG900"
+    line = expected_line(FRAGILE / "models.py", "input")
+    assert finding["message"] == ("building the model failed: EOFError: EOF when reading a line "
+                                  f"(at models.py:{line})")
+    assert small["status"] == "ok"
+
+
+def _site(**env: str) -> dict[str, str]:
+    return {"PYTHONPATH": str(RESOURCES / "fragile-site"), **env}
+
+
+def test_a_worker_that_never_becomes_ready_fails_its_cases_at_the_deadline(tmp_path: Path) -> None:
+    repo = copy_repo("fragile", tmp_path)
+    code, document, _ = _scan(repo, "--case", "small", "--case", "small-again",
+                              env=_site(FRAGILE_WORKERS="hang", DQGUARD_START_TIMEOUT="5"))
+    assert code == 1
+    for case in document["cases"]:
+        finding = only_finding(case)
+        assert finding["rule"] == "DQG902"
+        assert finding["message"] == "no worker could start: it was not ready after 5 s (importing torch?)"
+
+
+def test_a_replacement_worker_that_cannot_start_keeps_what_finished(tmp_path: Path) -> None:
+    repo = copy_repo("fragile", tmp_path)
+    marker = tmp_path / "worker-killed"
+    code, document, stderr = _scan(repo, "-j", "1", "--case", "small", "--case", "kills-its-worker",
+                                   "--case", "small-again",
+                                   env=_site(FRAGILE_WORKERS="exit", FRAGILE_MARKER=str(marker)))
+    assert code == 1, stderr
+    small, killer, again = document["cases"]
+    assert small["status"] == "ok"
+    assert only_finding(killer)["message"].startswith("building the model failed: RuntimeError: killed")
+    finding = only_finding(again)
+    assert finding["rule"] == "DQG902"
+    assert finding["message"] == ("no worker could start: it exited with status 3; "
+                                  "stderr ends: site hook: refusing to start")
+
+
+def test_without_fork_every_case_gets_a_fresh_worker_and_the_same_verdict(
+    parallel_report: dict[str, Any], tmp_path: Path
+) -> None:
+    # Where fork is unsafe (DQGUARD_FORK=0, or not Linux), each job runs in a worker of its own.
+    repo = copy_repo("unruly", tmp_path)
+    patterns = [arg for name in SERIAL for arg in ("--case", name)]
+    code, document, stderr = _scan(repo, "-j", "2", *patterns, env={"DQGUARD_FORK": "0"})
+    assert code == 1, stderr
+    parallel_cases = by_name(parallel_report)
+    assert [comparable(c) for c in document["cases"]] == [comparable(parallel_cases[n]) for n in SERIAL]
+
+
+def test_memory_limits_that_cannot_hold_are_said_to_be_off() -> None:
+    cases = manifest.load(RESOURCES / "unruly" / "dqguard.toml").cases
+    assert memory_warning(list(cases), supported=True) is None
+    assert memory_warning([c for c in cases if c.memory is None], supported=False) is None
+    assert memory_warning(list(cases), supported=False) == (
+        "dqguard: warning: `memory` limits read /proc, which only Linux has: not enforced for eats-memory\n")
