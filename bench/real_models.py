@@ -140,7 +140,8 @@ def _child_main(mode: str, name: str, export: str | None) -> dict[str, Any]:
     from dqguard import manifest, pipeline
     from dqguard.check import check, is_quantized
     from dqguard.records import finding_to_json
-    from dqguard.structural import signature, use_minmax_qparams
+    from dqguard.structural import use_minmax_qparams
+    from testing.signature import signature
     from testing.structure import plain_convert
 
     [case] = [c for c in manifest.load(ROOT / "dqguard.toml").cases if c.name == name]
@@ -151,7 +152,7 @@ def _child_main(mode: str, name: str, export: str | None) -> dict[str, Any]:
     if mode == "plain":
         converted = plain_convert(case, phases)
         start = time.perf_counter()
-        findings = check(converted.graph, ROOT, ("dqguard.toml", case.line))
+        findings = check(converted, ROOT, ("dqguard.toml", case.line))
         phases["check"] = time.perf_counter() - start
         return {"phases": phases, "findings": [finding_to_json(f) for f in findings],
                 "signature": signature(converted)}
@@ -159,7 +160,7 @@ def _child_main(mode: str, name: str, export: str | None) -> dict[str, Any]:
     return {
         "export_s": phases["export"],
         "quantized": [str(node.target) for node in converted.graph.nodes if is_quantized(node)],
-        "rules": [f.rule for f in check(converted.graph, ROOT, ("dqguard.toml", case.line))],
+        "rules": [f.rule for f in check(converted, ROOT, ("dqguard.toml", case.line))],
     }
 
 

@@ -2,22 +2,35 @@
 
 Backends (ExecuTorch XNNPACK/Arm/QNN, Inductor x86, OpenVINO) partition a converted graph into
 `dequantize -> op -> quantize` groups. A dequantize shared by several ops belongs to no single
-group: partitioners reject the pattern or silently leave the ops in float. `convert_pt2e` runs
-DuplicateDQPass to give every annotated consumer a private copy, but it only knows three
-`quantized_decomposed` overloads, so torchao's affine ops and the per-token/per-group ops stay
-shared, and it leaves the dynamic-quantization chain `choose_qparams -> getitem -> quantize ->
-dequantize` shared on purpose. That last case is reported under its own rule (DQG002) so backends
-that accept it can ignore it.
+group: partitioners reject the pattern, split the program or silently leave the ops in float.
+`convert_pt2e` runs DuplicateDQPass to give every annotated consumer a private copy, but:
+
+- it only knows three overloads (`DUPLICATED_BY_CONVERT`): torchao's affine ops and the
+  per-token/per-group ops are never de-duplicated;
+- it leaves the dynamic-quantization chain `choose_qparams -> getitem -> quantize -> dequantize`
+  shared on purpose, so every op reading one dynamically quantized tensor shares its dequantize.
+  Dynamic sharing (of any op family) is its own rule, DQG002.
 
 A quantized op is a node whose `quantization_annotation` is valid as DuplicateDQPass judges it: a
 non-empty input map or an output spec. An empty annotation marks a node the quantizer looked at
-and left in float. `sym_size` users only read a shape; they never make a dequantize shared.
+and left in float. Shape queries (`sym_size`, `sym_numel`, `sym_stride`) only read metadata; they
+never make a dequantize shared.
 
-A converted graph with no quantized op at all (DQG003) means the quantizer matched nothing and the
-check would verify nothing, which is reported rather than passed.
+Every graph is checked, the bodies of higher-order ops too (`cond` branches, `while_loop` and
+`scan` bodies, which prepare and convert quantize like the top-level graph): a dequantize is
+shared within the graph that holds it.
+
+A graph with nothing quantized (DQG003) means the check would verify nothing, which is reported
+rather than passed: either no node has a valid annotation (the quantizer matched nothing), or no
+quantize or dequantize op came out of convert (the annotations asked for float or fp16 only).
+
+`DEQUANTIZE_OPS` is wider than what torchao 0.18's convert emits (per-tensor `default` and
+`tensor`, per-channel, and `torchao.dequantize_affine`): the per-token and per-group ops are
+what older torch.ao flows and hand-written passes produce, and a shared one is as much a problem.
 """
 
 import operator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +45,7 @@ DEQUANTIZE_OPS = frozenset({
     "quantized_decomposed::dequantize_per_channel_group",
     "quantized_decomposed::dequantize_per_token",
     "torchao::dequantize_affine",
+    "pt2e_quant::dequantize_affine",  # torch.ao's own affine ops (torch <= 2.12)
 })
 QUANTIZE_OPS = frozenset({
     "quantized_decomposed::quantize_per_tensor",
@@ -39,6 +53,7 @@ QUANTIZE_OPS = frozenset({
     "quantized_decomposed::quantize_per_channel_group",
     "quantized_decomposed::quantize_per_token",
     "torchao::quantize_affine",
+    "pt2e_quant::quantize_affine",
 })
 CHOOSE_QPARAMS_OPS = frozenset({
     "quantized_decomposed::choose_qparams",
@@ -46,8 +61,16 @@ CHOOSE_QPARAMS_OPS = frozenset({
     "quantized_decomposed::choose_qparams_per_token",
     "quantized_decomposed::choose_qparams_per_token_asymmetric",
     "torchao::choose_qparams_affine",
+    "pt2e_quant::choose_qparams_affine",
 })
-_SYM_SIZE = "aten::sym_size"
+# The dequantize overloads DuplicateDQPass duplicates (torchao 0.18, torch.ao alike), and the one
+# dynamic chain it leaves shared on purpose.
+DUPLICATED_BY_CONVERT = frozenset({
+    "quantized_decomposed::dequantize_per_tensor.default",
+    "quantized_decomposed::dequantize_per_tensor.tensor",
+    "quantized_decomposed::dequantize_per_channel.default",
+})
+SHAPE_QUERIES = frozenset({"aten::sym_size", "aten::sym_numel", "aten::sym_stride"})
 _ANNOTATION_KEY = "quantization_annotation"
 
 
@@ -60,6 +83,20 @@ def op_name(node: torch.fx.Node) -> str | None:
     return name if isinstance(name, str) else None
 
 
+def overload_name(node: torch.fx.Node) -> str | None:
+    """`namespace::op.overload`, or None when the target is a packet (or no op at all)."""
+    name = op_name(node)
+    overload = getattr(node.target, "_overloadname", None)
+    return f"{name}.{overload}" if name and isinstance(overload, str) else None
+
+
+def graphs(graph_module: torch.fx.GraphModule) -> Iterator[torch.fx.GraphModule]:
+    """The module's own graph and every graph module under it (higher-order ops' bodies)."""
+    for module in graph_module.modules():
+        if isinstance(module, torch.fx.GraphModule):
+            yield module
+
+
 def is_quantized(node: torch.fx.Node) -> bool:
     annotation: Any = node.meta.get(_ANNOTATION_KEY)
     if annotation is None:
@@ -67,17 +104,31 @@ def is_quantized(node: torch.fx.Node) -> bool:
     return bool(annotation.input_qspec_map) or annotation.output_qspec is not None
 
 
-def _is_dynamic(dequantize: torch.fx.Node) -> bool:
+def _chooser(dequantize: torch.fx.Node) -> torch.fx.Node | None:
+    """The choose_qparams node of a dynamic chain ending in `dequantize`, if it is one."""
     source = dequantize.args[0] if dequantize.args else None
     if not isinstance(source, torch.fx.Node) or op_name(source) not in QUANTIZE_OPS:
-        return False
-    return any(
-        arg.target is operator.getitem
-        and isinstance(arg.args[0], torch.fx.Node)
-        and op_name(arg.args[0]) in CHOOSE_QPARAMS_OPS
-        for arg in source.all_input_nodes
-        if arg.op == "call_function"
-    )
+        return None
+    for arg in source.all_input_nodes:
+        if (arg.op == "call_function" and arg.target is operator.getitem
+                and isinstance(arg.args[0], torch.fx.Node) and op_name(arg.args[0]) in CHOOSE_QPARAMS_OPS):
+            return arg.args[0]
+    return None
+
+
+def why_shared(dequantize: torch.fx.Node) -> str | None:
+    """Why convert_pt2e left this dequantize shared, as far as the op family tells."""
+    chooser = _chooser(dequantize)
+    family = (op_name(dequantize) or "").split("::", 1)[-1]
+    if overload_name(dequantize) not in DUPLICATED_BY_CONVERT:
+        kind = "dynamic quantization; " if chooser is not None else ""
+        return f"{kind}DuplicateDQPass never de-duplicates {family}"
+    if chooser is not None and overload_name(chooser) == "quantized_decomposed::choose_qparams.tensor":
+        return "dynamic quantization: DuplicateDQPass leaves the choose_qparams -> quantize -> " \
+               "dequantize chain shared on purpose"
+    if chooser is not None:
+        return "dynamic quantization"
+    return None
 
 
 def _describe(node: torch.fx.Node) -> str:
@@ -110,24 +161,45 @@ def _where(ref: NodeRef) -> str:
     return f"{ref.node} at line {ref.line}" if ref.line is not None else ref.node
 
 
-def check(graph: torch.fx.Graph, root: Path, fallback: tuple[str, int]) -> list[Finding]:
-    """Findings for `graph`; `fallback` is where a finding goes when no frame is in the repo."""
-    nodes = list(graph.nodes)
-    if not any(is_quantized(node) for node in nodes):
-        path, line = fallback
-        return [Finding(
-            rule="DQG003",
-            message="nothing is quantized: the converted graph has no quantized op, so there is "
-            "nothing to check (the quantizer matched no op of this model)",
-            path=path,
-            line=line,
-        )]
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def _nothing_quantized(nodes: list[torch.fx.Node], fallback: tuple[str, int]) -> Finding | None:
+    path, line = fallback
+    annotated = sum(is_quantized(node) for node in nodes)
+    if not annotated:
+        message = ("nothing is quantized: the converted graph has no quantized op, so there is nothing "
+                   "to check (the quantizer matched no op of this model)")
+    elif not any(op_name(node) in QUANTIZE_OPS | DEQUANTIZE_OPS for node in nodes):
+        message = (f"nothing is quantized: the quantizer annotated {_plural(annotated, 'op')} but convert "
+                   "produced no quantize or dequantize op (its specs ask for float or fp16 only), so "
+                   "there is nothing to check")
+    else:
+        return None
+    return Finding(rule="DQG003", message=message, path=path, line=line)
+
+
+def check(graph_module: torch.fx.GraphModule, root: Path, fallback: tuple[str, int]) -> list[Finding]:
+    """Findings for `graph_module` and its subgraphs; `fallback` is where a finding goes when no
+    frame is the user's."""
+    modules = list(graphs(graph_module))
+    empty = _nothing_quantized([node for gm in modules for node in gm.graph.nodes], fallback)
+    if empty is not None:
+        return [empty]
+    findings = []
+    for module in modules:
+        findings += _shared(list(module.graph.nodes), root, fallback)
+    return findings
+
+
+def _shared(nodes: list[torch.fx.Node], root: Path, fallback: tuple[str, int]) -> list[Finding]:
     position = {node: index for index, node in enumerate(nodes)}
     findings = []
     for node in nodes:
         if op_name(node) not in DEQUANTIZE_OPS:
             continue
-        users = sorted((u for u in node.users if op_name(u) != _SYM_SIZE), key=position.__getitem__)
+        users = sorted((u for u in node.users if op_name(u) not in SHAPE_QUERIES), key=position.__getitem__)
         quantized = [u for u in users if is_quantized(u)]
         if len(users) < 2 or not quantized:
             continue
@@ -140,20 +212,17 @@ def check(graph: torch.fx.Graph, root: Path, fallback: tuple[str, int]) -> list[
         path, line = fallback
         if primary is not None and primary.path is not None and primary.line is not None:
             path, line = primary.path, primary.line
-        dynamic = _is_dynamic(node)
-        message = (
-            f"{node.name} is shared by {len(quantized)} quantized op"
-            f"{'s' if len(quantized) != 1 else ''} ({', '.join(_where(r) for r in quantized_refs)})"
-        )
+        message = (f"{node.name} is shared by {_plural(len(quantized), 'quantized op')} "
+                   f"({', '.join(_where(r) for r in quantized_refs)})")
         if others:
-            message += f" and {len(others)} other user{'s' if len(others) != 1 else ''} "
-            message += f"({', '.join(_where(r) for r in others)})"
+            message += f" and {_plural(len(others), 'other user')} ({', '.join(_where(r) for r in others)})"
         if producer is not None:
             message += f"; it dequantizes {_where(producer)}"
-        if dynamic:
-            message += "; dynamic quantization, left shared by DuplicateDQPass"
+        reason = why_shared(node)
+        if reason is not None:
+            message += f"; {reason}"
         findings.append(Finding(
-            rule="DQG002" if dynamic else "DQG001",
+            rule="DQG002" if _chooser(node) is not None else "DQG001",
             message=message,
             path=path,
             line=line,

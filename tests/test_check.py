@@ -1,6 +1,5 @@
 """The check on real converted graphs from the scenario repositories."""
 
-import operator
 from pathlib import Path
 
 import pytest
@@ -89,29 +88,86 @@ def _single_user_dequantize(graph: torch.fx.Graph) -> torch.fx.Node:
     return next(n for n in graph.nodes if op_name(n) in DEQUANTIZE_OPS and len(n.users) == 1)
 
 
-def test_sym_size_users_do_not_make_a_dequantize_shared(in_process: InProcess) -> None:
-    graph = in_process.convert("seed", "chain").graph
+def test_shape_queries_do_not_make_a_dequantize_shared(in_process: InProcess) -> None:
+    converted = in_process.convert("seed", "chain")
+    graph = converted.graph
     dequantize = _single_user_dequantize(graph)
     with graph.inserting_after(dequantize):
         graph.call_function(torch.ops.aten.sym_size.int, (dequantize, 0))
-    assert check(graph, Path("/nonexistent"), ("dqguard.toml", 1)) == []
+        graph.call_function(torch.ops.aten.sym_numel.default, (dequantize,))
+    assert check(converted, Path("/nonexistent"), ("dqguard.toml", 1)) == []
 
     with graph.inserting_after(dequantize):
         graph.call_function(torch.ops.aten.relu.default, (dequantize,))
-    [finding] = check(graph, Path("/nonexistent"), ("dqguard.toml", 1))
+    [finding] = check(converted, RESOURCES / "seed", ("dqguard.toml", 1))
     assert finding.rule == "DQG001"
-    # No frame lies under the root: the finding falls back to the case's manifest line.
-    assert (finding.path, finding.line) == ("dqguard.toml", 1)
+    relu, conv = finding.users
+    # The inserted relu has no stack trace: the finding goes to the quantized consumer's line.
+    assert (relu.target, relu.line, conv.target) == ("relu", None, "conv2d")
+    assert (finding.path, finding.line) == ("seed_models.py", conv.line)
 
 
-def test_a_consumer_reached_through_kwargs_counts(in_process: InProcess) -> None:
-    graph = in_process.convert("seed", "chain").graph
+def test_a_consumer_reached_only_through_kwargs_counts(in_process: InProcess) -> None:
+    converted = in_process.convert("seed", "chain")
+    graph = converted.graph
     dequantize = _single_user_dequantize(graph)
+    [consumer] = dequantize.users
     with graph.inserting_after(dequantize):
-        graph.call_function(torch.ops.aten.add.Tensor, (dequantize,), {"other": dequantize})
-        graph.call_function(operator.neg, (dequantize,))
-    [finding] = check(graph, Path("/nonexistent"), ("dqguard.toml", 1))
+        ones = graph.call_function(torch.ops.aten.ones_like.default, (consumer,))
+        user = graph.call_function(torch.ops.aten.mul.Tensor, (ones,), {"other": dequantize})
+    assert dequantize not in user.args
+    [finding] = check(converted, Path("/nonexistent"), ("dqguard.toml", 1))
+    assert sorted(u.node for u in finding.users) == sorted([consumer.name, user.name])
+
+
+def test_a_shared_dequantize_in_a_while_loop_body_is_found(in_process: InProcess) -> None:
+    # prepare_pt2e and convert_pt2e quantize while_loop bodies as graphs of their own; the
+    # top-level graph holds no quantized op at all.
+    converted = in_process.convert("findings", "loop/dynamic")
+    assert not any(is_quantized(n) for n in converted.graph.nodes)
+    [finding] = in_process.run("findings", "loop/dynamic").findings
+    assert finding.rule == "DQG002"
     assert len(finding.users) == 3
+    assert (finding.path, finding.line) == ("graphs.py", expected_line(GRAPHS, "loop body"))
+
+
+def test_annotations_that_quantize_nothing_are_a_finding(in_process: InProcess) -> None:
+    converted = in_process.convert("findings", "three-heads/half")
+    assert sum(is_quantized(n) for n in converted.graph.nodes) == 3
+    assert not any(op_name(n) in DEQUANTIZE_OPS for n in converted.graph.nodes)
+    [finding] = in_process.run("findings", "three-heads/half").findings
+    assert finding.rule == "DQG003"
+    assert "annotated 3 ops but convert produced no quantize or dequantize op" in finding.message
+
+
+def test_messages_say_why_convert_left_each_family_shared(in_process: InProcess) -> None:
+    [dynamic] = in_process.run("findings", "three-heads/dynamic").findings
+    assert dynamic.message.endswith("; dynamic quantization: DuplicateDQPass leaves the choose_qparams "
+                                    "-> quantize -> dequantize chain shared on purpose")
+    [affine] = in_process.run("findings", "three-heads/per-token").findings
+    assert affine.message.endswith("; DuplicateDQPass never de-duplicates dequantize_affine")
+
+
+@pytest.fixture
+def without_duplicate_dq_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    from torch.fx.passes.infra.pass_base import PassResult
+    from torchao.quantization.pt2e.quantizer import DuplicateDQPass
+
+    monkeypatch.setattr(DuplicateDQPass, "call", lambda self, module: PassResult(module, False))
+
+
+@pytest.mark.parametrize(("name", "rules"), [
+    ("chain", []),
+    ("fan-out", ["DQG001"]),
+    ("fan-out-add-not-quantized", ["DQG001"]),
+    ("pool-own-config", ["DQG001"]),
+])
+def test_the_check_flags_the_seed_graphs_when_convert_does_not_duplicate(
+    in_process: InProcess, without_duplicate_dq_pass: None, name: str, rules: list[str]
+) -> None:
+    # The negative control: the seed's graphs are clean because of DuplicateDQPass, and the check
+    # sees it. Without the pass, every graph the pass mends is flagged on its real converted form.
+    assert [f.rule for f in in_process.run("seed", name).findings] == rules
 
 
 def test_sharing_survives_re_export_without_annotations(in_process: InProcess) -> None:
@@ -121,5 +177,5 @@ def test_sharing_survives_re_export_without_annotations(in_process: InProcess) -
     assert not any("quantization_annotation" in n.meta for n in graph.nodes)
     assert len(_shared_dequantizes(graph)) == 1
     # Without annotations nothing counts as quantized: the check says so instead of passing.
-    [finding] = check(graph, Path("/nonexistent"), ("dqguard.toml", 1))
+    [finding] = check(program.graph_module, Path("/nonexistent"), ("dqguard.toml", 1))
     assert finding.rule == "DQG003"

@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 
-from testing import RESOURCES, copy_repo, dqguard, matches_golden
+from testing import RESOURCES, copy_repo, dqguard, expected_line, matches_golden
 
 GOLDEN = Path(__file__).parent / "golden" / "cli"
+GRAPHS = RESOURCES / "findings" / "graphs.py"
 
 
 def _stable(document: dict[str, Any]) -> str:
@@ -30,7 +31,7 @@ def findings_scan(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int, 
     """One scan of the findings repo writing three formats at once."""
     repo = copy_repo("findings", tmp_path_factory.mktemp("scan"))
     completed = dqguard("scan", "--format", "text", "--format", "github:out/github.txt",
-                        "--format", "json:out/report.json", cwd=repo)
+                        "--format", "json:out/report.json", "--format", "sarif:out/report.sarif", cwd=repo)
     return repo, completed.returncode, completed.stdout, completed.stderr
 
 
@@ -54,8 +55,43 @@ def test_findings_github_golden(findings_scan: tuple[Path, int, str, str]) -> No
 def test_findings_json_golden(findings_scan: tuple[Path, int, str, str]) -> None:
     repo, _, _, _ = findings_scan
     document = json.loads((repo / "out" / "report.json").read_text())
-    assert document["summary"] == {"cases": 5, "ok": 1, "findings": 4, "errors": 0}
+    assert document["summary"] == {"cases": 7, "ok": 1, "findings": 6, "errors": 0}
     assert matches_golden(GOLDEN / "findings.json", _stable(document))
+
+
+def test_findings_sarif_file_golden(findings_scan: tuple[Path, int, str, str]) -> None:
+    # The file the command line itself wrote, not a rendering of a parsed report.
+    repo, _, _, _ = findings_scan
+    assert matches_golden(GOLDEN / "findings.sarif", (repo / "out" / "report.sarif").read_text())
+
+
+def test_output_file_holds_the_report_stdout_would(findings_scan: tuple[Path, int, str, str],
+                                                   tmp_path: Path) -> None:
+    repo, _, stdout, _ = findings_scan
+    completed = dqguard("scan", "-o", "out/report.txt", cwd=repo)
+    assert (completed.returncode, completed.stdout) == (1, "")
+    # The cache answered this time, and says so in its summary line.
+    cached = stdout.replace("cases, 1 ok, 6 with findings", "cases, 1 ok, 6 with findings, 7 cached")
+    assert (repo / "out" / "report.txt").read_text() == cached
+
+
+def test_output_file_with_several_reports_is_refused(tmp_path: Path) -> None:
+    completed = dqguard("scan", "-o", "out.txt", "--format", "text", "--format", "json",
+                        cwd=RESOURCES / "seed")
+    assert completed.returncode == 2
+    assert "-o FILE takes one report, but 2 would go to it (text, json): give each its own file " \
+           "with --format FORMAT:PATH" in completed.stderr
+    assert not (RESOURCES / "seed" / "out.txt").exists()
+
+
+def test_output_file_in_github_actions_keeps_the_annotations_on_stdout(tmp_path: Path) -> None:
+    repo = copy_repo("findings", tmp_path)
+    completed = dqguard("scan", "--case", "three-heads/dynamic", "-o", "report.txt", cwd=repo,
+                        env={"GITHUB_ACTIONS": "true", "GITHUB_WORKSPACE": str(repo)})
+    assert completed.returncode == 1
+    assert (repo / "report.txt").read_text().splitlines()[-1] == "1 case, 1 with findings"
+    line = expected_line(GRAPHS, "first consumer")
+    assert completed.stdout.startswith(f"::warning file=graphs.py,line={line},")
 
 
 def test_case_errors_do_not_hide_other_cases() -> None:
@@ -91,20 +127,22 @@ def test_github_actions_prints_text_and_annotations(tmp_path: Path) -> None:
                         env={"GITHUB_ACTIONS": "true", "GITHUB_WORKSPACE": str(tmp_path)})
     assert completed.returncode == 1
     lines = completed.stdout.splitlines()
-    assert lines[0].startswith("findings/graphs.py:17: DQG002 ")
+    line = expected_line(GRAPHS, "first consumer")
+    assert lines[0].startswith(f"findings/graphs.py:{line}: DQG002 ")
     assert lines[1] == "1 case, 1 with findings"
     assert lines[2].startswith(
-        "::warning file=findings/graphs.py,line=17,title=DQG002 shared-dynamic-dequantize::")
+        f"::warning file=findings/graphs.py,line={line},title=DQG002 shared-dynamic-dequantize::")
 
 
 def test_paths_are_relative_to_where_you_run(tmp_path: Path) -> None:
     repo = copy_repo("findings", tmp_path)
     completed = dqguard("scan", "--manifest", "findings/dqguard.toml", "--case", "concat/*", cwd=tmp_path)
-    assert completed.stdout.startswith("findings/graphs.py:31: DQG001 ")
+    line = expected_line(GRAPHS, "cat consumer")
+    assert completed.stdout.startswith(f"findings/graphs.py:{line}: DQG001 ")
     nested = repo / "sub"
     nested.mkdir()
     completed = dqguard("scan", "--case", "concat/*", cwd=nested)
-    assert completed.stdout.startswith("../graphs.py:31: DQG001 ")
+    assert completed.stdout.startswith(f"../graphs.py:{line}: DQG001 ")
 
 
 def test_pyproject_manifest_and_ignore(tmp_path: Path) -> None:
@@ -131,6 +169,7 @@ def test_manifest_errors_exit_2_and_run_nothing(tmp_path: Path) -> None:
         (["--format", "yaml"], "'yaml' is not one of"),
         (["--case", "nope"], "--case 'nope' matches no case"),
         (["--manifest", "missing.toml"], "cannot read the manifest"),
+        (["--ignore", "DQG900"], "'DQG900' is not one of 'DQG001', 'DQG002', 'DQG003'"),
     ],
 )
 def test_usage_errors_exit_2(args: list[str], message: str) -> None:
@@ -152,6 +191,7 @@ def test_rules_lists_the_registry() -> None:
 
 
 def _workers_of(parent: int) -> list[int]:
+    """The dqguard workers under `parent`, and the processes running their cases (their forks)."""
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -162,7 +202,7 @@ def _workers_of(parent: int) -> list[int]:
         except OSError:
             continue
         if f"\nPPid:\t{parent}\n" in status and b"dqguard.worker" in command:
-            found.append(int(entry.name))
+            found += [int(entry.name), *_workers_of(int(entry.name))]
     return found
 
 
@@ -173,9 +213,9 @@ def test_interrupt_exits_130_and_stops_the_workers(tmp_path: Path) -> None:
         cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     deadline = time.monotonic() + 120
-    while not (workers := _workers_of(scan.pid)) and time.monotonic() < deadline:
+    while len(workers := _workers_of(scan.pid)) < 2 and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert workers, "the scan started no worker"
+    assert len(workers) == 2, "the scan started no worker, or it runs no case"
     time.sleep(1)
     scan.send_signal(signal.SIGINT)
     _, stderr = scan.communicate(timeout=60)

@@ -28,7 +28,7 @@ OFFLINE = {"HF_HUB_OFFLINE": "1"}
 
 
 @pytest.fixture(scope="module")
-def runs() -> dict[Key, Run | str]:
+def runs() -> dict[Key, Run]:
     jobs = [
         (repo, RESOURCES / repo, case)
         for repo in SCENARIOS
@@ -57,13 +57,13 @@ def _first_difference(left: list[Any], right: list[Any]) -> str:
     return f"{len(left)} nodes != {len(right)} nodes"
 
 
-def _converted(run: Run | str) -> bool:
-    return isinstance(run, Run) and run.signature is not None
+def _converted(run: Run) -> bool:
+    return run.signature is not None
 
 
 @pytest.mark.parametrize("repo", SCENARIOS)
 def test_both_modes_convert_to_the_same_graph_with_the_same_findings(
-    runs: dict[Key, Run | str], repo: str
+    runs: dict[Key, Run], repo: str
 ) -> None:
     for name in load_cases(RESOURCES / repo):
         if (repo, name) in TOO_SLOW_FOR_CI:
@@ -72,7 +72,6 @@ def test_both_modes_convert_to_the_same_graph_with_the_same_findings(
         if not _converted(structural):
             assert not _converted(exact), (name, exact)
             continue
-        assert isinstance(structural, Run) and isinstance(exact, Run), (name, exact)
         assert structural.signature is not None and exact.signature is not None
         assert exact.signature == structural.signature, (name, _first_difference(exact.signature,
                                                                                  structural.signature))
@@ -80,8 +79,8 @@ def test_both_modes_convert_to_the_same_graph_with_the_same_findings(
         assert exact.status == structural.status, name
 
 
-def test_the_differential_exercises_the_swapped_observers(runs: dict[Key, Run | str]) -> None:
-    swapped = {key: run.swapped for key, run in runs.items() if isinstance(run, Run)}
+def test_the_differential_exercises_the_swapped_observers(runs: dict[Key, Run]) -> None:
+    swapped = {key: run.swapped for key, run in runs.items()}
     # Static activations through HistogramObserver: the seed's quantizer, the x86 and XNNPACK
     # quantizers on BERT's real layer structure. Without them the differential proves nothing.
     for repo, name in [("seed", "chain"), ("realmodels", "bert/x86"), ("realmodels", "bert/xnnpack")]:

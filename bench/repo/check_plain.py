@@ -39,7 +39,7 @@ def main(manifest: Path) -> int:
         with torch.no_grad():
             prepared(*args)
         converted = convert_pt2e(prepared)
-        findings = check(converted.graph, root, (manifest.name, 1))
+        findings = check(converted, root, (manifest.name, 1))
         failed += bool(findings)
         print(f"{case['name']}: {len(findings)} findings")
     return 1 if failed else 0

@@ -1,8 +1,9 @@
 """JUnit XML, which GitLab, Jenkins, Buildkite and most CI systems render as test results.
 
 - One `<testcase classname="dqguard" name=CASE time=SECONDS>` per case; a `<failure>` per
-  finding, an `<error>` per case error (DQG9xx), a `<skipped>` for a case selected but never run.
-  `failures`/`errors` on the suite count cases, as JUnit's do, not findings.
+  finding, an `<error>` per case error (DQG9xx). There is no `<skipped>`: every selected case is
+  reported as checked, cached or failed, never as skipped. `failures`/`errors` on the suite count
+  cases, as JUnit's do, not findings.
 - A failure's `message` is the one-line finding; its text adds the location, the fix and, for
   a case error, the traceback or stderr tail.
 - Characters XML 1.0 forbids (most C0 controls, unpaired surrogates, U+FFFE/U+FFFF) are removed;

@@ -2,6 +2,7 @@
 
 import torch
 from torch import nn
+from torch._higher_order_ops.while_loop import while_loop
 
 
 class ThreeHeads(nn.Module):
@@ -42,6 +43,20 @@ class ActivationFanOut(nn.Module):
     def forward(self, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         hidden = self.proj(tokens)
         return torch.relu(hidden), torch.sigmoid(hidden)
+
+
+class LoopedHeads(ThreeHeads):
+    """The three heads read the loop's state inside a while_loop body, which prepare quantizes too."""
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        def more(step: torch.Tensor, state: torch.Tensor) -> torch.Tensor:
+            return step < 3
+
+        def body(step: torch.Tensor, state: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            return step + 1, self.first(state) + self.second(state) + self.third(state)  # expect: loop body
+
+        _, state = while_loop(more, body, (torch.tensor(0), tokens))
+        return state
 
 
 def tokens() -> tuple[torch.Tensor]:

@@ -4,6 +4,7 @@ import torch
 from torchao.quantization.granularity import PerToken
 from torchao.quantization.pt2e import MappingType
 from torchao.quantization.pt2e._affine_quantization import AffineQuantizedMinMaxObserver
+from torchao.quantization.pt2e.observer import PlaceholderObserver
 from torchao.quantization.pt2e.quantizer import QuantizationAnnotation, QuantizationSpec, Quantizer
 from torchao.testing.pt2e._xnnpack_quantizer import (
     XNNPACKQuantizer,
@@ -85,4 +86,20 @@ class Nothing(_Annotator):
     """Matches no op, as quantizers relying on source_fn_stack do under non-strict export."""
 
     def annotate(self, model: torch.fx.GraphModule) -> torch.fx.GraphModule:
+        return model
+
+
+class HalfPrecision(_Annotator):
+    """Annotates linear with float16 specs: a valid annotation that quantizes nothing."""
+
+    def annotate(self, model: torch.fx.GraphModule) -> torch.fx.GraphModule:
+        spec = QuantizationSpec(
+            dtype=torch.float16, observer_or_fake_quant_ctr=PlaceholderObserver.with_args(dtype=torch.float16)
+        )
+        for node in model.graph.nodes:
+            if node.target == _LINEAR:
+                node.meta["quantization_annotation"] = QuantizationAnnotation(
+                    input_qspec_map={node.args[0]: spec, node.args[1]: spec}, output_qspec=spec,
+                    _annotated=True,
+                )
         return model
