@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from dqguard.errors import DqguardError
+from dqguard.flows import NAMES as FLOWS
 from dqguard.rules import CASE_ERRORS, IGNORABLE, RULES
 
 
@@ -31,6 +32,12 @@ class Case(NamedTuple):
     memory: int | None = None  # bytes of worker RSS
     ignore: tuple[str, ...] = ()
     exact_qparams: bool = False
+    flow: str | None = None  # "torchao" | "torch.ao"; None: the quantizer's own
+
+
+def export_key(case: Case) -> tuple[object, ...]:
+    """What shapes a case's export: cases that agree on it share one (dqguard.pipeline)."""
+    return (case.model, case.inputs, case.strict)
 
 
 def case_from_request(data: dict[str, Any]) -> Case:
@@ -93,6 +100,12 @@ def _rule_codes(value: Any) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _flow(value: Any) -> str:
+    if isinstance(value, str) and value in FLOWS:
+        return value
+    raise ValueError(f"must be one of {', '.join(repr(name) for name in FLOWS)}")
+
+
 def _name(value: Any) -> str:
     if isinstance(value, str) and value.strip():
         return value
@@ -110,6 +123,7 @@ _KEYS: dict[str, Callable[[Any], Any]] = {
     "memory": parse_size,
     "ignore": _rule_codes,
     "exact_qparams": _bool,
+    "flow": _flow,
 }
 _REQUIRED = ("name", "model", "inputs", "quantizer")
 _NOT_DEFAULTS = ("name", "model")

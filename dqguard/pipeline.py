@@ -1,26 +1,31 @@
-"""One case, inside a worker: build, export, prepare, calibrate, convert, check.
+"""One job in the case's own process: build and export the model once, then for each case
+quantize (prepare, calibrate, convert) and check.
 
-Each step that fails becomes a DQG900 finding at the case's manifest line naming the step and the
-exception, so one broken case never hides another. Torch is imported here and only here (and in
-the modules this one imports), which is why only workers load this module.
+A job's cases share everything that shapes the export (`manifest.export_key`): a model under
+several quantizers is built and exported once, and each case prepares its own copy of the exported
+module. Building a model and exporting it take seconds on real models; copying takes milliseconds.
+The first case that needs the export pays for it (its `import` and `export` phases); the others'
+`export` phase is the copy (nothing, for the last case, which takes the original).
+
+Torch is imported here and in the modules this one imports, which is why only workers load it.
 """
 
 import contextlib
+import copy
 import importlib
 import time
-import traceback
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import torch
-from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
-from torchao.quantization.pt2e.quantizer import Quantizer
 
+from dqguard import examples, flows, references
 from dqguard.check import check
+from dqguard.examples import Example
 from dqguard.locate import user_frame
 from dqguard.manifest import Case
+from dqguard.phases import StepFailed, Steps
 from dqguard.records import CaseResult, Finding, status_of
 from dqguard.structural import use_minmax_qparams
 
@@ -29,118 +34,101 @@ from dqguard.structural import use_minmax_qparams
 # (about half a second a case). Only a head start: any that a torch release lacks is skipped.
 _LAZY = ("torch._dynamo", "torch.export", "torch._functorch.aot_autograd", "torch._functorch.partitioners",
          "torch._inductor.decomposition", "torch._export.passes.replace_quantized_ops_with_standard_ops_pass")
-for _name in _LAZY:
+for _name in (*_LAZY, *flows.MODULES):
     with contextlib.suppress(ImportError):
         importlib.import_module(_name)
 
-
-class StepFailed(Exception):
-    def __init__(self, step: str, message: str, detail: str | None) -> None:
-        super().__init__(message)
-        self.step = step
-        self.message = message
-        self.detail = detail
+OnPhase = Callable[[str], None]
 
 
-def _one_line(exc: BaseException) -> str:
-    text = f"{type(exc).__name__}: {exc}".strip()
-    first = text.splitlines()[0] if text else type(exc).__name__
-    return first if len(first) <= 300 else first[:297] + "..."
+class Exported:
+    """A job's export, made by the first case that needs it and handed to each case in turn."""
+
+    def __init__(self, uses: int) -> None:
+        self.uses = uses
+        self.module: torch.fx.GraphModule | None = None
+        self.example: Example | None = None
+        self.failure: StepFailed | None = None
+
+    def take(self, case: Case, steps: Steps) -> tuple[torch.fx.GraphModule, Example]:
+        """The exported module for `case` to prepare: a copy, and the original for the last user."""
+        if self.failure is not None:
+            raise self.failure
+        if self.module is None or self.example is None:
+            try:
+                self.module, self.example = export(case, steps)
+            except StepFailed as failure:
+                self.failure = failure
+                raise
+        self.uses -= 1
+        with steps.step("export", "copying the exported model"):
+            if self.uses == 0:
+                return self.module, self.example
+            return copy.deepcopy(self.module), copy.deepcopy(self.example)
 
 
-class _Steps:
-    def __init__(self, on_phase: Callable[[str], None]) -> None:
-        self.phases: dict[str, float] = {}
-        self.on_phase = on_phase
-
-    @contextmanager
-    def step(self, name: str, doing: str) -> Iterator[None]:
-        """Time phase `name`; a failure inside becomes StepFailed saying what was being done."""
-        self.on_phase(name)
-        start = time.perf_counter()
-        try:
-            yield
-        except Exception as exc:
-            detail = "".join(traceback.format_exception(exc)).rstrip()
-            raise StepFailed(name, f"{doing} failed: {_one_line(exc)}", detail) from exc
-        finally:
-            self.phases[name] = self.phases.get(name, 0.0) + time.perf_counter() - start
-
-
-def resolve(reference: str) -> Any:
-    module_name, _, attribute = reference.partition(":")
-    value: Any = importlib.import_module(module_name)
-    for part in attribute.split("."):
-        value = getattr(value, part)
-    return value
-
-
-def _build(reference: str, kind: type, what: str) -> Any:
-    value = resolve(reference)
-    # A class is instantiated, an instance used as is, any other callable is a factory.
-    if not isinstance(value, kind) and callable(value):
+def load_inputs(reference: str) -> Example:
+    value = references.resolve(reference)
+    if callable(value) and not isinstance(value, torch.Tensor):
         value = value()
-    if not isinstance(value, kind):
-        raise TypeError(f"{what} {reference!r} gave {type(value).__name__}, not {kind.__name__}")
-    return value
+    return examples.example(value, f"inputs {reference!r}")
 
 
-def _example_args(reference: str) -> tuple[Any, ...]:
-    value = resolve(reference)
-    if callable(value):
-        value = value()
-    if isinstance(value, torch.Tensor):
-        return (value,)
-    if not isinstance(value, (tuple, list)):
-        raise TypeError(f"inputs {reference!r} gave {type(value).__name__}, not a tuple of args")
-    return tuple(value)
-
-
-def _exported_module(model: torch.nn.Module, args: tuple[Any, ...], strict: bool) -> Any:
-    program = torch.export.export(model, args, strict=strict)
-    # torch 2.13's .module() adds a `_guards_fn` call node that some quantizers (ExecuTorch's
-    # Arm ones) fail on at prepare; the guards only re-check input shapes we already gave.
-    return program.module(check_guards=False)
-
-
-def convert(case: Case, exact_qparams: bool, steps: _Steps | None = None) -> Any:
-    """The case's converted GraphModule. The user's modules must be importable already."""
-    steps = steps or _Steps(lambda phase: None)
+def export(case: Case, steps: Steps) -> tuple[torch.fx.GraphModule, Example]:
+    """Build the case's model and inputs and export them."""
     with steps.step("import", "building the model"):
-        model = _build(case.model, torch.nn.Module, "model").eval()
+        model = references.build(case.model, torch.nn.Module, "model").eval()
     with steps.step("import", "building the inputs"):
-        args = _example_args(case.inputs)
-    with steps.step("import", "building the quantizer"):
-        quantizer = _build(case.quantizer, Quantizer, "quantizer")
+        example = load_inputs(case.inputs)
     with steps.step("export", "torch.export"):
-        exported = _exported_module(model, args, case.strict)
+        program = torch.export.export(model, example.args, example.kwargs, strict=case.strict)
+        # .module() adds a `_guards_fn` call node that some quantizers (ExecuTorch's Arm ones)
+        # fail on at prepare; the guards only re-check input shapes we already gave.
+        module: torch.fx.GraphModule = program.module(check_guards=False)
+    return module, example
+
+
+def load_quantizer(case: Case, steps: Steps) -> tuple[Any, flows.Flow]:
+    with steps.step("import", "building the quantizer"):
+        quantizer = references.build(case.quantizer, flows.quantizer_bases(), "quantizer")
+        return quantizer, flows.choose(quantizer, case.flow)
+
+
+def quantize(case: Case, exported: torch.fx.GraphModule, example: Example, quantizer: Any, flow: flows.Flow,
+             exact_qparams: bool, steps: Steps) -> torch.fx.GraphModule:
+    """Prepare, calibrate and convert `exported` with the case's quantizer, in its own flow."""
     with steps.step("prepare", "prepare_pt2e"):
-        prepared = prepare_pt2e(exported, quantizer)
+        prepared = flow.prepare(exported, quantizer)
         if not (exact_qparams or case.exact_qparams):
             use_minmax_qparams(prepared)
     with steps.step("calibrate", "calibration"), torch.no_grad():
         for _ in range(case.calibration):
-            prepared(*args)
+            example.call(prepared)
     with steps.step("convert", "convert_pt2e"):
-        return convert_pt2e(prepared)
+        converted: torch.fx.GraphModule = flow.convert(prepared)
+    return converted
 
 
-def run(
-    case: Case,
-    root: Path,
-    manifest: str,
-    exact_qparams: bool,
-    on_phase: Callable[[str], None] = lambda phase: None,
-) -> CaseResult:
+def convert(case: Case, exact_qparams: bool, steps: Steps | None = None) -> torch.fx.GraphModule:
+    """The case's converted GraphModule, on its own. The user's modules must be importable."""
+    steps = steps or Steps(lambda phase: None)
+    quantizer, flow = load_quantizer(case, steps)
+    module, example = export(case, steps)
+    return quantize(case, module, example, quantizer, flow, exact_qparams, steps)
+
+
+def run(case: Case, root: Path, manifest: str, exact_qparams: bool,
+        on_phase: OnPhase = lambda phase: None, exported: Exported | None = None) -> CaseResult:
     started = time.perf_counter()
-    # Each job has a process of its own (dqguard.worker); cases that share one start from a
-    # clean dynamo cache and the same seed.
+    # Cases that share a process start from a clean dynamo cache and the same seed.
     torch._dynamo.reset()
     torch.manual_seed(0)
-    steps = _Steps(on_phase)
+    steps = Steps(on_phase)
     fallback = (manifest, case.line)
     try:
-        converted = convert(case, exact_qparams, steps)
+        quantizer, flow = load_quantizer(case, steps)
+        module, example = (exported or Exported(1)).take(case, steps)
+        converted = quantize(case, module, example, quantizer, flow, exact_qparams, steps)
         with steps.step("check", "the check"):
             findings = check(converted, root, fallback)
     except StepFailed as failure:
@@ -150,8 +138,17 @@ def run(
         status=status_of(tuple(findings)),
         duration_s=round(time.perf_counter() - started, 3),
         findings=tuple(findings),
-        phases={k: round(v, 3) for k, v in steps.phases.items()},
+        phases=steps.rounded(),
     )
+
+
+def run_job(cases: list[Case], root: Path, manifest: str, exact_qparams: bool,
+            on_case: Callable[[int], None], on_phase: OnPhase) -> Iterator[CaseResult]:
+    """Each case of a job in turn; `on_case` hears which one begins."""
+    exported = Exported(len(cases))
+    for position, case in enumerate(cases):
+        on_case(position)
+        yield run(case, root, manifest, exact_qparams, on_phase, exported)
 
 
 def _case_error(failure: StepFailed, root: Path, fallback: tuple[str, int]) -> Finding:

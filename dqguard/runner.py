@@ -27,7 +27,7 @@ from typing import Any
 
 from dqguard.errors import DqguardError
 from dqguard.locate import user_frame
-from dqguard.manifest import Case
+from dqguard.manifest import Case, export_key
 from dqguard.records import CaseResult, Finding, case_from_json
 
 _POLL_S = 0.1
@@ -237,6 +237,26 @@ def worker_env(workers: int) -> dict[str, str]:
     return env
 
 
+def plan(cases: list[Case], workers: int) -> list[list[int]]:
+    """Jobs: the indices of cases that share an export, in manifest order of their first case.
+
+    A job's cases run one after another in one process, so when there are fewer jobs than
+    workers the largest are split in halves until every worker has one (or every job is a single
+    case): sharing an export must never leave a CPU idle. Deterministic for a given manifest and
+    `workers`; the verdicts do not depend on it.
+    """
+    groups: dict[tuple[object, ...], list[int]] = {}
+    for index, case in enumerate(cases):
+        groups.setdefault(export_key(case), []).append(index)
+    jobs = list(groups.values())
+    while len(jobs) < workers and any(len(job) > 1 for job in jobs):
+        largest = max(range(len(jobs)), key=lambda i: len(jobs[i]))
+        job = jobs.pop(largest)
+        half = (len(job) + 1) // 2
+        jobs[largest:largest] = [job[:half], job[half:]]
+    return jobs
+
+
 def run(
     cases: list[Case],
     root: Path,
@@ -259,7 +279,7 @@ class _Pool:
                  timeout: float | None, progress: Progress | None, worker: str) -> None:
         self.cases, self.root, self.manifest, self.worker = cases, root, manifest, worker
         self.jobs, self.exact_qparams, self.timeout, self.progress = jobs, exact_qparams, timeout, progress
-        self.pending: deque[list[int]] = deque([i] for i in range(len(cases)))
+        self.pending: deque[list[int]] = deque(plan(cases, jobs))
         self.results: dict[int, CaseResult] = {}
         self.workers: list[_Worker] = []
         self.selector = selectors.DefaultSelector()

@@ -22,22 +22,23 @@ between the two modes on every scenario, bench/real_models.py on MobileViT, whos
 minutes.
 """
 
+import importlib
 import types
 from typing import Any
 
 import torch
 
+_ALLOW_LIST = ("torchao.quantization.pt2e.observer", "torch.ao.quantization.observer")
+
 
 def _allow_list() -> tuple[type, ...]:
-    from torchao.quantization.pt2e.observer import HistogramObserver
-
-    classes: list[type] = [HistogramObserver]
-    try:
-        from torch.ao.quantization.observer import HistogramObserver as TorchHistogramObserver
-    except ImportError:  # torch.ao.quantization may go the way of quantize_pt2e
-        pass
-    else:
-        classes.append(TorchHistogramObserver)
+    """HistogramObserver of each flow that is installed (torch.ao's goes the way of its flow)."""
+    classes = []
+    for module in _ALLOW_LIST:
+        try:
+            classes.append(importlib.import_module(module).HistogramObserver)
+        except (ImportError, AttributeError):
+            continue
     return tuple(classes)
 
 

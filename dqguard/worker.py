@@ -1,6 +1,7 @@
 """A worker: imports torch once, then runs every job the parent sends in a fresh fork of itself.
 
-A job is a list of cases (today one) with the project root they resolve against. The worker never
+A job is a list of cases that share a model's export (`manifest.export_key`), with the project
+root they resolve against. The worker never
 runs any of the user's code itself: it reads a job from stdin, forks, and the child runs the job
 and exits. So every job starts from the same interpreter state, the one right after importing
 torch and torchao, whichever jobs ran before it on this worker: import-time registrations
@@ -37,6 +38,7 @@ from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
 Index = dict[str, list[Path]]
+_PR_SET_PDEATHSIG = 1
 
 FORK = sys.platform == "linux" and os.environ.get("DQGUARD_FORK", "1") != "0"
 
@@ -62,12 +64,26 @@ def _run_job(protocol: TextIO, request: dict[str, Any], index: Index) -> None:
     sys.path.insert(0, str(root))
     recorder = Recorder(root, index)
     recorder.start()
-    for position, raw in enumerate(request["cases"]):
-        _send(protocol, {"start": position})
-        result = pipeline.run(case_from_request(raw), root, request["manifest"], request["exact_qparams"],
-                              lambda phase: _send(protocol, {"phase": phase}))
+    cases = [case_from_request(raw) for raw in request["cases"]]
+    results = pipeline.run_job(cases, root, request["manifest"], request["exact_qparams"],
+                               lambda position: _send(protocol, {"start": position}),
+                               lambda phase: _send(protocol, {"phase": phase}))
+    for result in results:
         result = result._replace(deps=recorder.record(list(sys.modules.values())))
         _send(protocol, {"result": case_to_json(result)})
+
+
+def _die_with_parent() -> None:
+    """Have the kernel kill this process when its parent dies (Linux), so that a scan killed
+    outright, or a worker killed mid-fork, never leaves a case running on its own."""
+    if sys.platform != "linux":
+        return
+    import ctypes
+
+    parent = os.getppid()
+    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # it died before the request took effect
+        os._exit(1)
 
 
 def _run_and_exit(protocol: TextIO, request: dict[str, Any], index: Index) -> NoReturn:
@@ -87,6 +103,7 @@ def _fork_job(protocol: TextIO, request: dict[str, Any], index: Index) -> None:
     pid = os.fork()
     if pid == 0:
         os.setpgid(0, 0)  # a kill of the job reaches whatever the model code started too
+        _die_with_parent()
         _run_and_exit(protocol, request, index)
     _send(protocol, {"pid": pid})
     _, status = os.waitpid(pid, 0)
@@ -94,6 +111,7 @@ def _fork_job(protocol: TextIO, request: dict[str, Any], index: Index) -> None:
 
 
 def main() -> None:
+    _die_with_parent()
     protocol = os.fdopen(os.dup(1), "w")
     os.dup2(2, 1)
     faulthandler.enable()

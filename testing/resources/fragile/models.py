@@ -18,9 +18,21 @@ class Small(nn.Module):
         return self.proj(tokens)
 
 
+class SmallAgain(Small):
+    """Small under another name, so that it does not share Small's export (and its process)."""
+
+
 class UsesCustomOp(Small):
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         return self.proj(torch.ops.dqguard_fragile.double(tokens))
+
+
+class UsesCustomOpToo(UsesCustomOp):
+    pass
+
+
+class UsesCustomOpAgain(UsesCustomOp):
+    pass
 
 
 class AsksForInput(Small):

@@ -1,0 +1,75 @@
+"""The pipeline's shape: inputs in every accepted form, and one export shared by a job's cases."""
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+
+from dqguard import examples, manifest
+from dqguard.runner import plan
+from testing import RESOURCES, copy_repo, dqguard, expected_line
+from tests.conftest import InProcess, load_cases
+
+MODELS = RESOURCES / "inputs" / "models.py"
+
+
+@pytest.mark.parametrize("name", ["keywords", "args-and-keywords", "positional"])
+def test_a_model_is_exported_and_calibrated_with_the_inputs_as_given(in_process: InProcess,
+                                                                    name: str) -> None:
+    [finding] = in_process.run("inputs", name).findings
+    assert finding.rule == "DQG002"
+    assert [u.line for u in finding.users] == [expected_line(MODELS, "heads")] * 2
+
+
+def test_every_accepted_form_of_inputs() -> None:
+    x, mask = torch.randn(2), torch.zeros(2)
+    assert examples.example(x, "inputs") == ((x,), {})
+    assert examples.example([x, mask], "inputs") == ((x, mask), {})
+    assert examples.example({"tokens": x}, "inputs") == ((), {"tokens": x})
+    assert examples.example(((x,), {"mask": mask}), "inputs") == ((x,), {"mask": mask})
+    # Two positional tensors are positional arguments, not an (args, kwargs) pair.
+    assert examples.example((x, mask), "inputs") == ((x, mask), {})
+
+
+def test_inputs_of_another_shape_say_what_came_and_what_is_accepted(in_process: InProcess) -> None:
+    [finding] = in_process.run("inputs", "a-set").findings
+    assert finding.rule == "DQG900"
+    assert finding.message == (
+        "building the inputs failed: TypeError: inputs 'models:a_set' gave a set; expected a tensor, a "
+        "tuple or list of positional arguments, a dict of keyword arguments, or a pair (args tuple, "
+        "kwargs dict)")
+    with pytest.raises(TypeError, match=r"gave a dict of 1 \(Tensor\)"):
+        examples.example({1: torch.zeros(1)}, "inputs")
+
+
+def _cases(*specs: tuple[str, str]) -> list[manifest.Case]:
+    return [manifest.Case(name=f"c{i}", model=model, inputs=inputs, quantizer="q:Q", line=i)
+            for i, (model, inputs) in enumerate(specs)]
+
+
+def test_jobs_group_cases_that_share_an_export_and_split_to_fill_the_workers() -> None:
+    cases = _cases(("m:A", "m:x"), ("m:B", "m:x"), ("m:A", "m:x"), ("m:A", "m:y"), ("m:A", "m:x"))
+    assert plan(cases, 1) == [[0, 2, 4], [1], [3]]
+    assert plan(cases, 3) == [[0, 2, 4], [1], [3]]
+    assert plan(cases, 4) == [[0, 2], [4], [1], [3]]
+    assert plan(cases, 8) == [[0], [2], [4], [1], [3]]
+    strict = cases[1]._replace(model="m:A", strict=False)
+    assert plan([cases[0], strict], 1) == [[0], [1]]
+
+
+def _verdicts(document: dict[str, Any]) -> list[Any]:
+    return [(c["name"], c["status"], [{k: v for k, v in f.items() if k != "detail"} for f in c["findings"]])
+            for c in document["cases"]]
+
+
+def test_a_shared_export_gives_the_verdicts_of_separate_exports(tmp_path: Path) -> None:
+    repo = copy_repo("findings", tmp_path)
+    names = [case.name for case in load_cases(repo).values()]
+    # One worker: the three-heads cases share one export, the others have one each.
+    completed = dqguard("scan", "--no-cache", "--format", "json", "-j", "1", cwd=repo)
+    shared = json.loads(completed.stdout)
+    separate = [json.loads(dqguard("scan", "--no-cache", "--format", "json", "--case", name,
+                                   cwd=repo).stdout)["cases"][0] for name in names]
+    assert _verdicts(shared) == _verdicts({"cases": separate})
