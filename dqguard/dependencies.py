@@ -22,6 +22,7 @@ existence checks (`os.path.exists`) a model makes. Use `--no-cache` when those c
 """
 
 import hashlib
+import importlib
 import os
 import sys
 from collections.abc import Iterable
@@ -34,6 +35,7 @@ _EXTENSIONS = (".py", ".pyc", ".so", ".pyd")
 _METADATA = {".dist-info": "METADATA", ".egg-info": "PKG-INFO"}
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
 LISTING = "/"  # a recorded path that ends with it stands for the directory's listing
+_IMPORTLIB = os.path.dirname(importlib.__file__) + os.sep
 
 
 def file_hash(path: Path) -> str | None:
@@ -122,12 +124,15 @@ class Recorder:
         self.index = index
         self.opened: set[Path] = set()
         self.listed: set[Path] = set()
+        self.recording = False  # the recorder's own reads are not the case's
 
     def start(self) -> None:
         # An audit hook cannot be removed: the case's own process installs it and exits after.
         sys.addaudithook(self._audit)
 
     def _audit(self, event: str, args: tuple[object, ...]) -> None:
+        if self.recording:
+            return
         if event == "open":
             path, mode, flags = args
             if isinstance(mode, str) and any(c in mode for c in "wax+"):
@@ -136,6 +141,12 @@ class Recorder:
                 return
             self._under_root(path, self.opened)
         elif event in ("os.listdir", "os.scandir") and args:
+            # The import system and importlib.metadata list sys.path directories to find modules
+            # and distributions; what they find is recorded as module files, distributions'
+            # metadata and importable names, so only the case's own listings count.
+            caller = sys._getframe(1).f_code.co_filename
+            if caller.startswith("<frozen importlib") or caller.startswith(_IMPORTLIB):
+                return
             self._under_root(args[0] if args[0] is not None else ".", self.listed)
 
     def _under_root(self, path: object, into: set[Path]) -> None:
@@ -144,7 +155,9 @@ class Recorder:
         if not isinstance(path, (str, os.PathLike)):
             return  # a file descriptor
         absolute = Path(os.path.abspath(path))
-        if absolute.is_relative_to(self.root) and "__pycache__" not in absolute.parts:
+        # A virtualenv inside the repository is installed code: keyed by distribution, not hashed.
+        if (absolute.is_relative_to(self.root) and "__pycache__" not in absolute.parts
+                and locate.installed_dir(absolute) is None):
             into.add(absolute)
 
     def _key(self, path: Path) -> str:
@@ -152,6 +165,13 @@ class Recorder:
 
     def record(self, modules: Iterable[ModuleType]) -> dict[str, str | None]:
         """Every dependency so far, as recorded path -> fingerprint."""
+        self.recording = True
+        try:
+            return self._record(modules)
+        finally:
+            self.recording = False
+
+    def _record(self, modules: Iterable[ModuleType]) -> dict[str, str | None]:
         files: set[Path] = set(self.opened)
         for module in modules:
             file = getattr(module, "__file__", None)

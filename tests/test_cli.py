@@ -223,3 +223,28 @@ def test_interrupt_exits_130_and_stops_the_workers(tmp_path: Path) -> None:
     assert "dqguard: interrupted" in stderr
     assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()
                 and "State:\tZ" not in Path(f"/proc/{pid}/status").read_text()]
+
+
+def test_a_scan_killed_outright_leaves_no_case_running(tmp_path: Path) -> None:
+    repo = copy_repo("unruly", tmp_path)
+    scan = subprocess.Popen(
+        [sys.executable, "-m", "dqguard", "scan", "--no-cache", "--case", "hangs", "--timeout", "600"],
+        cwd=repo, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120
+    while len(workers := _workers_of(scan.pid)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert len(workers) == 2, "the scan started no worker, or it runs no case"
+    scan.kill()  # no handler runs: the kernel takes the worker, and the worker's case, down with it
+    scan.wait()
+    deadline = time.monotonic() + 30
+    while (alive := [pid for pid in workers if _running(pid)]) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not alive
+
+
+def _running(pid: int) -> bool:
+    try:
+        return "State:\tZ" not in Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
