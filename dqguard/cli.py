@@ -14,6 +14,7 @@ import click
 
 from dqguard import __version__
 from dqguard.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE, DqguardError
+from dqguard.lines import DEFAULT, LINES
 from dqguard.report import FORMATS
 from dqguard.rules import IGNORABLE, RULES
 from dqguard.scan import Output, ScanOptions, execute
@@ -69,6 +70,9 @@ def cli() -> None:
 @click.option("--docker", is_flag=True,
               help="Run the scan inside dqguard's image (torch and torchao as CI has them).")
 @click.option("--image", metavar="REF", help="The image for --docker (implies it; default: the release's).")
+@click.option("--torch", "torch_line", type=click.Choice(list(LINES)),
+              help="Run the scan in the image of this torch line (implies --docker; default "
+              f"{DEFAULT}).")
 @click.argument("files", nargs=-1, type=click.Path(path_type=str))
 def scan(
     manifest: Path | None,
@@ -86,6 +90,7 @@ def scan(
     verbose: bool,
     docker: bool,
     image: str | None,
+    torch_line: str | None,
     files: tuple[str, ...],
 ) -> None:
     """Check every case of the manifest for shared dequantize nodes.
@@ -124,8 +129,9 @@ def scan(
         verbose=verbose,
         color=to_terminal,
         progress=sys.stderr.isatty() and not machine_on_stdout,
-        docker=docker or image is not None,
+        docker=docker or image is not None or torch_line is not None,
         image=image,
+        torch=torch_line,
     )
     sys.exit(execute(options))
 

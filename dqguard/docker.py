@@ -12,6 +12,8 @@ scan is re-run in a container:
   nothing written is owned by root; HOME and caches in the container's /tmp.
 - `--no-cache`: the container never reads a verdict the host computed with its own torch.
 
+`--torch LINE` picks the image of that torch line, `--image` any other.
+
 The container's exit code is the scan's (see `dqguard.errors`); docker's own failures (125-127)
 become a usage error naming the image.
 """
@@ -23,14 +25,20 @@ from pathlib import Path
 
 from dqguard import manifest as manifest_module
 from dqguard.errors import DqguardError
+from dqguard.lines import DEFAULT
 from dqguard.scan import ScanOptions
 
-# The released image; scripts/release_image.py pins it to the same digest as action.yml.
-IMAGE = "ghcr.io/dqguard/dqguard:0.1.0"
+# The released image of each torch line (dqguard.lines); scripts/release_image.py pins them all
+# at once, to the digests the actions and the dqguard-docker hook name.
+IMAGES = {
+    "2.9": "ghcr.io/dqguard/dqguard:0.1.0-torch2.9",
+    "2.13": "ghcr.io/dqguard/dqguard:0.1.0-torch2.13",
+    "2.14": "ghcr.io/dqguard/dqguard:0.1.0-torch2.14",
+}
 
 # ScanOptions fields that stay on the host: how this process shows things or finds the image.
 # Every other field must become an argument in `scan_arguments` (a test checks that).
-HOST_ONLY = frozenset({"cache_dir", "no_cache", "color", "progress", "docker", "image"})
+HOST_ONLY = frozenset({"cache_dir", "no_cache", "color", "progress", "docker", "image", "torch"})
 _DOCKER_FAILED = (125, 126, 127)  # docker run's own errors, not the command's
 
 
@@ -101,11 +109,15 @@ def command(options: ScanOptions, image: str, docker: str) -> tuple[list[str], l
     return run, files
 
 
+def image_of(options: ScanOptions) -> str:
+    return options.image or IMAGES[options.torch or DEFAULT]
+
+
 def execute(options: ScanOptions) -> int:
     docker = shutil.which("docker")
     if docker is None:
         raise DqguardError("--docker needs the docker command on PATH (and a running engine)")
-    image = options.image or IMAGE
+    image = image_of(options)
     run, files = command(options, image, docker)
     created = [path for path in files if not path.exists()]
     for path in created:

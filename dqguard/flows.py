@@ -16,6 +16,8 @@ import importlib
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
+from dqguard import lines
+
 # Where each flow's Quantizer base class is defined, and where its functions live.
 _BASES = {
     ("torchao.quantization.pt2e.quantizer.quantizer", "Quantizer"): "torchao",
@@ -25,9 +27,7 @@ _QUANTIZER_MODULES = {"torchao": "torchao.quantization.pt2e.quantizer",
                       "torch.ao": "torch.ao.quantization.quantizer"}
 _FUNCTIONS = {"torchao": ("torchao.quantization.pt2e.quantize_pt2e", "torchao.quantization.pt2e"),
               "torch.ao": ("torch.ao.quantization.quantize_pt2e", "torch.ao.quantization")}
-_INSTALL = {"torchao": "torchao (0.18 beside torch 2.13 or 2.14, 0.15 beside torch 2.9; see the README's "
-                       "support table)",
-            "torch.ao": "a torch that still ships torch.ao.quantization.quantize_pt2e (2.12 or older)"}
+_TORCH_AO = "a torch that still ships torch.ao.quantization.quantize_pt2e (2.12 or older; 2.9 is tested)"
 NAMES = tuple(_FUNCTIONS)
 # Every module a flow loads: a worker imports those it can once, before forking any case.
 MODULES = (*_QUANTIZER_MODULES.values(), *(module for pair in _FUNCTIONS.values() for module in pair))
@@ -41,6 +41,12 @@ class Flow(NamedTuple):
     move_to_eval: Callable[..., Any]
 
 
+def _install(name: str) -> str:
+    # A torchao that does not pair with the installed torch fails to import in its own words
+    # (`cannot import name 'ScalingType'`): name the release that does.
+    return lines.pairing(lines.installed()) if name == "torchao" else _TORCH_AO
+
+
 def quantizer_bases() -> tuple[type, ...]:
     """The Quantizer base classes this environment can import: one flow's, or both."""
     bases = []
@@ -50,7 +56,7 @@ def quantizer_bases() -> tuple[type, ...]:
         except ImportError:
             continue
     if not bases:
-        raise ImportError(f"no PT2E flow is installed: install {_INSTALL['torchao']}")
+        raise ImportError(f"no PT2E flow is installed: install {_install('torchao')}")
     return tuple(bases)
 
 
@@ -68,7 +74,7 @@ def load(name: str) -> Flow:
         pt2e = importlib.import_module(functions)
         eval_module = importlib.import_module(package)
     except ImportError as exc:
-        raise ImportError(f"the {name} flow needs {_INSTALL[name]} ({exc})") from exc
+        raise ImportError(f"the {name} flow needs {_install(name)} ({exc})") from exc
     return Flow(name, pt2e.prepare_pt2e, pt2e.prepare_qat_pt2e, pt2e.convert_pt2e,
                 eval_module.move_exported_model_to_eval)
 

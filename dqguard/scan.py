@@ -41,6 +41,7 @@ class ScanOptions(NamedTuple):
     progress: bool = False
     docker: bool = False  # re-run the scan inside `image` (dqguard.docker)
     image: str | None = None
+    torch: str | None = None  # the torch line whose image --docker runs (dqguard.lines)
 
 
 def in_shard(name: str, shard: tuple[int, int]) -> bool:

@@ -1,14 +1,19 @@
 #!/usr/bin/env python3
-"""Pin a pushed image everywhere dqguard names it, so the action and its image can never drift.
+"""Pin the pushed images of every torch line everywhere dqguard names them, all at once, so the
+actions and their images can never drift.
 
-    scripts/release_image.py --repository ghcr.io/OWNER/dqguard --digest sha256:...
+    scripts/release_image.py --repository ghcr.io/OWNER/dqguard \
+        --digest 2.9=sha256:... --digest 2.13=sha256:... --digest 2.14=sha256:...
 
-rewrites, to `REPOSITORY:VERSION@DIGEST` (VERSION is dqguard's own, from dqguard/__init__.py):
-- action.yml: `runs.image` becomes `docker://REFERENCE` (it is `Dockerfile` between releases);
-- .pre-commit-hooks.yaml: the image in the `dqguard-docker` hook's entry;
-- dqguard/docker.py: `IMAGE`, the default of `dqguard scan --docker`.
+takes one digest per line of dqguard/lines.py (each image tagged `VERSION-torchLINE`, VERSION
+being dqguard's own from dqguard/__init__.py) and rewrites, to `REPOSITORY:VERSION-torchLINE@DIGEST`:
+- action.yml: `runs.image` becomes `docker://REFERENCE` of the default line (it is `Dockerfile`
+  between releases);
+- torch-LINE/action.yml, for every line: action.yml's inputs and outputs with that line's image;
+- .pre-commit-hooks.yaml: the default line's image in the `dqguard-docker` hook's entry;
+- dqguard/docker.py: every line's entry in `IMAGES`, what `dqguard scan --docker --torch LINE` runs.
 
-Each must be found exactly once; otherwise nothing is written and the script exits 2.
+A line without a digest, or a place not found exactly once, and nothing is written: exit 2.
 """
 
 import argparse
@@ -17,6 +22,10 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from dqguard.lines import DEFAULT, LINES  # noqa: E402
+
 DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 REPOSITORY = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?::\d+)?(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)+$")
 VERSION = re.compile(r'^__version__ = "([^"]+)"$', re.MULTILINE)
@@ -77,40 +86,74 @@ def pin_hook(text: str, image: str) -> str:
     return text[:offset + start] + image + text[offset + end:]
 
 
-def pin_default(text: str, image: str) -> str:
-    pattern = re.compile(r'^IMAGE = "[^"]*"$', re.MULTILINE)
-    return _replace_once(text, pattern, f'IMAGE = "{image}"', "dqguard/docker.py IMAGE")
+def pin_images(text: str, images: dict[str, str]) -> str:
+    for line, image in images.items():
+        pattern = re.compile(rf'^(    "{re.escape(line)}": )"[^"]*",$', re.MULTILINE)
+        text = _replace_once(text, pattern, rf'\g<1>"{image}",', f"dqguard/docker.py IMAGES[{line!r}]")
+    return text
 
 
-def release(root: Path, repository: str, digest: str) -> str:
+def line_action(action: str, line: str, image: str) -> str:
+    """torch-LINE/action.yml: the root action with that line's image and its line in the name."""
+    named = _replace_once(action, re.compile(r"^name: (.*)$", re.MULTILINE), rf"name: \g<1> (torch {line})",
+                          "action.yml name")
+    return pin_action(named, image)
+
+
+def line_action_path(root: Path, line: str) -> Path:
+    return root / f"torch-{line}" / "action.yml"
+
+
+def parse_digests(values: list[str]) -> dict[str, str]:
+    digests = {}
+    for value in values:
+        line, _, digest = value.partition("=")
+        if line not in LINES or not digest:
+            raise ReleaseError(f"--digest {value!r} is not LINE=sha256:... with LINE one of "
+                               f"{', '.join(LINES)}")
+        digests[line] = digest
+    missing = [line for line in LINES if line not in digests]
+    if missing:
+        raise ReleaseError(f"no --digest for torch line {', '.join(missing)}: every line's image is "
+                           "released and pinned at once")
+    return digests
+
+
+def release(root: Path, repository: str, digests: dict[str, str]) -> dict[str, str]:
     match = VERSION.search((root / "dqguard" / "__init__.py").read_text())
     if match is None:
         raise ReleaseError("dqguard/__init__.py has no __version__ line")
-    image = reference(repository, match.group(1), digest)
-    edits = {
-        root / "action.yml": pin_action,
-        root / ".pre-commit-hooks.yaml": pin_hook,
-        root / "dqguard" / "docker.py": pin_default,
+    images = {line: reference(repository, f"{match.group(1)}-torch{line}", digests[line]) for line in LINES}
+    action = (root / "action.yml").read_text()
+    hooks = (root / ".pre-commit-hooks.yaml").read_text()
+    # All or nothing: every file is computed before any is written.
+    new = {
+        root / "action.yml": pin_action(action, images[DEFAULT]),
+        root / ".pre-commit-hooks.yaml": pin_hook(hooks, images[DEFAULT]),
+        root / "dqguard" / "docker.py": pin_images((root / "dqguard" / "docker.py").read_text(), images),
+        **{line_action_path(root, line): line_action(action, line, image) for line, image in images.items()},
     }
-    # All or nothing: every file is checked before any is written.
-    new = {path: pin(path.read_text(), image) for path, pin in edits.items()}
     for path, text in new.items():
+        path.parent.mkdir(exist_ok=True)
         path.write_text(text)
-    return image
+    return images
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repository", required=True, help="for example ghcr.io/OWNER/dqguard")
-    parser.add_argument("--digest", required=True, help="the pushed image's sha256:... digest")
+    parser.add_argument("--digest", action="append", default=[], metavar="LINE=DIGEST",
+                        help="a torch line's pushed image digest (sha256:...); one for every line")
     parser.add_argument("--root", type=Path, default=ROOT, help=argparse.SUPPRESS)
     arguments = parser.parse_args(argv)
     try:
-        image = release(arguments.root, arguments.repository, arguments.digest)
+        images = release(arguments.root, arguments.repository, parse_digests(arguments.digest))
     except (ReleaseError, OSError) as exc:
         print(f"release_image: error: {exc}", file=sys.stderr)
         return 2
-    print(f"pinned {image} in action.yml, .pre-commit-hooks.yaml and dqguard/docker.py")
+    for line, image in images.items():
+        where = "action.yml, .pre-commit-hooks.yaml, " if line == DEFAULT else ""
+        print(f"pinned {image} in {where}{line_action_path(Path(), line)} and dqguard/docker.py")
     return 0
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 RESOURCES = Path(__file__).parent / "resources"
+REPO = Path(__file__).resolve().parent.parent
 
 
 def copy_repo(name: str, destination: Path) -> Path:
@@ -74,12 +75,18 @@ def dqguard_without_workers(*args: str, cwd: Path) -> subprocess.CompletedProces
                           capture_output=True, text=True, check=False)
 
 
+def poisoned(name: str, directory: Path) -> dict[str, str]:
+    """An environment in which importing the package `name` fails, as if it were not installed."""
+    package = directory / "poison" / name
+    package.mkdir(parents=True, exist_ok=True)
+    (package / "__init__.py").write_text(f"raise ModuleNotFoundError('dqguard test: {name} was imported', "
+                                         f"name={name!r})\n")
+    return {"PYTHONPATH": str(package.parent)}
+
+
 def poisoned_torch(directory: Path) -> dict[str, str]:
     """An environment in which importing torch fails: proof that a run never needed it."""
-    package = directory / "poison" / "torch"
-    package.mkdir(parents=True, exist_ok=True)
-    (package / "__init__.py").write_text("raise ImportError('dqguard test: torch was imported')\n")
-    return {"PYTHONPATH": str(package.parent)}
+    return poisoned("torch", directory)
 
 
 def summary_line(stdout: str) -> str:

@@ -14,9 +14,10 @@ import pytest
 
 from dqguard import docker
 from dqguard.cli import cli
+from dqguard.lines import DEFAULT, LINES
 from dqguard.scan import Output, ScanOptions
 from scripts import release_image
-from testing import copy_repo
+from testing import copy_repo, dqguard
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -47,10 +48,25 @@ def test_dockerfile_follows_githubs_rules_for_container_actions() -> None:
     assert kinds.index("FROM") == 1 and instructions[1][1] == "${BASE_IMAGE}"
 
 
-def test_image_pins_the_torch_and_torchao_this_project_is_tested_with() -> None:
+def test_image_defaults_to_the_main_line() -> None:
     args = dict(value.split("=", 1) for kind, value in _instructions() if kind == "ARG" and "=" in value)
+    assert (args["TORCH_VERSION"], args["TORCHAO_VERSION"]) == LINES[DEFAULT][:2]
+    assert args["TORCH_LOCAL_VERSION"] == "+cpu"
+    # The full suite runs on the main line: the image holds what it was tested with.
     assert metadata.version("torch").split("+")[0] == args["TORCH_VERSION"]
     assert metadata.version("torchao") == args["TORCHAO_VERSION"]
+
+
+def test_each_line_has_an_action_derived_from_the_root_one(tmp_path: Path) -> None:
+    action = (REPO / "action.yml").read_text()
+    assert set(docker.IMAGES) == set(LINES)
+    for line, image in docker.IMAGES.items():
+        path = release_image.line_action_path(REPO, line)
+        # Edit action.yml, and scripts/release_image.py rewrites these: run it, or copy the change.
+        assert path.read_text() == release_image.line_action(action, line, image), path
+        assert _check_jsonschema("vendor.github-actions", path).returncode == 0
+        tag = rf"ghcr\.io/dqguard/dqguard:[^:@]+-torch{re.escape(line)}"
+        assert re.fullmatch(tag + r"(@sha256:[0-9a-f]{64})?", image)
 
 
 def _check_jsonschema(schema: str, path: Path) -> "subprocess.CompletedProcess[str]":
@@ -91,35 +107,64 @@ def _release(root: Path, *args: str) -> "subprocess.CompletedProcess[str]":
                            *args], capture_output=True, text=True, check=False)
 
 
-def test_release_pins_action_hook_and_docker_default_to_one_reference(tmp_path: Path) -> None:
+def _digests(digits: str = "0123456789abcdef") -> dict[str, str]:
+    return {line: "sha256:" + (digits[index:] + digits[:index]) * 4 for index, line in enumerate(LINES)}
+
+
+def _digest_args(digests: dict[str, str]) -> list[str]:
+    return [arg for line, digest in digests.items() for arg in ("--digest", f"{line}={digest}")]
+
+
+def test_release_pins_every_lines_image_at_once(tmp_path: Path) -> None:
     root = _release_copy(tmp_path)
-    done = _release(root, "--repository", "ghcr.io/acme/dqguard", "--digest", DIGEST)
+    digests = _digests()
+    done = _release(root, "--repository", "ghcr.io/acme/dqguard", *_digest_args(digests))
     assert done.returncode == 0, done.stderr
 
     from dqguard import __version__
 
-    image = f"ghcr.io/acme/dqguard:{__version__}@{DIGEST}"
+    images = {line: f"ghcr.io/acme/dqguard:{__version__}-torch{line}@{digest}"
+              for line, digest in digests.items()}
     action = (root / "action.yml").read_text()
-    assert f"  image: docker://{image}\n" in action
-    assert action.replace(f"docker://{image}", "Dockerfile") == (REPO / "action.yml").read_text()
+    assert f"  image: docker://{images[DEFAULT]}\n" in action
+    assert action.replace(f"docker://{images[DEFAULT]}", "Dockerfile") == (REPO / "action.yml").read_text()
     assert _check_jsonschema("vendor.github-actions", root / "action.yml").returncode == 0
+    for line, image in images.items():
+        path = release_image.line_action_path(root, line)
+        assert path.read_text() == release_image.line_action((REPO / "action.yml").read_text(), line, image)
+        assert f"  image: docker://{image}\n" in path.read_text()
     hooks = (root / ".pre-commit-hooks.yaml").read_text()
     [entry] = re.findall(r"- id: dqguard-docker\n(?:  .*\n)*?  entry: (.*)\n", hooks)
-    assert entry.split()[2] == image and entry.split()[:2] == ["--entrypoint", "dqguard"]
-    assert sum(image in line for line in hooks.splitlines()) == 1
-    assert f'IMAGE = "{image}"' in (root / "dqguard" / "docker.py").read_text()
+    assert entry.split()[2] == images[DEFAULT] and entry.split()[:2] == ["--entrypoint", "dqguard"]
+    assert sum(images[DEFAULT] in line for line in hooks.splitlines()) == 1
+    module = (root / "dqguard" / "docker.py").read_text()
+    assert all(f'    "{line}": "{image}",' in module for line, image in images.items())
 
-    again = _release(root, "--repository", "ghcr.io/acme/dqguard", "--digest", "sha256:" + "f" * 64)
-    assert again.returncode == 0 and image not in (root / "action.yml").read_text()
+    other = _digests("fedcba9876543210")
+    again = _release(root, "--repository", "ghcr.io/acme/dqguard", *_digest_args(other))
+    assert again.returncode == 0 and images[DEFAULT] not in (root / "action.yml").read_text()
+    assert not any(image in (root / "dqguard" / "docker.py").read_text() for image in images.values())
+
+
+def test_release_needs_a_digest_for_every_line(tmp_path: Path) -> None:
+    root = _release_copy(tmp_path)
+    digests = _digests()
+    del digests["2.9"]
+    done = _release(root, "--repository", "ghcr.io/acme/dqguard", *_digest_args(digests))
+    assert done.returncode == 2 and "no --digest for torch line 2.9" in done.stderr
+    assert (root / "action.yml").read_text() == (REPO / "action.yml").read_text()
+    assert not (root / "torch-2.13").exists()
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (("--repository", "ghcr.io/acme/dqguard", "--digest", "sha256:1234"), "is not sha256: and 64 hex"),
-    (("--repository", "ghcr.io/Acme/dqguard", "--digest", DIGEST), "is not a lower-case image repository"),
+    (("--repository", "ghcr.io/acme/dqguard", "--digest", "2.9=sha256:1234"), "is not sha256: and 64 hex"),
+    (("--repository", "ghcr.io/Acme/dqguard"), "is not a lower-case image repository"),
+    (("--repository", "ghcr.io/acme/dqguard", "--digest", f"2.7={DIGEST}"), "is not LINE=sha256:..."),
 ])
 def test_release_refuses_a_bad_reference(tmp_path: Path, args: tuple[str, ...], message: str) -> None:
     root = _release_copy(tmp_path)
-    done = _release(root, *args)
+    given = {arg.partition("=")[0] for arg in args if "=" in arg}
+    done = _release(root, *args, *_digest_args({k: v for k, v in _digests().items() if k not in given}))
     assert done.returncode == 2 and message in done.stderr
     assert (root / "action.yml").read_text() == (REPO / "action.yml").read_text()
 
@@ -128,7 +173,7 @@ def test_release_changes_nothing_unless_it_can_pin_everything(tmp_path: Path) ->
     root = _release_copy(tmp_path)
     hooks = root / ".pre-commit-hooks.yaml"
     hooks.write_text(hooks.read_text().replace("id: dqguard-docker", "id: dqguard-container"))
-    done = _release(root, "--repository", "ghcr.io/acme/dqguard", "--digest", DIGEST)
+    done = _release(root, "--repository", "ghcr.io/acme/dqguard", *_digest_args(_digests()))
     assert done.returncode == 2 and "expected one dqguard-docker hook, found 0" in done.stderr
     assert (root / "action.yml").read_text() == (REPO / "action.yml").read_text()
     assert (root / "dqguard" / "docker.py").read_text() == (REPO / "dqguard" / "docker.py").read_text()
@@ -164,6 +209,20 @@ def test_every_scan_option_reaches_the_container_or_is_host_only() -> None:
     for field, value in FORWARDED.items():
         changed = ScanOptions(outputs=())._replace(**{field: value})
         assert docker.scan_arguments(changed, manifest) != plain, field
+
+
+def test_torch_chooses_the_lines_image_and_image_overrides_it() -> None:
+    params = cli.commands["scan"].make_context("scan", ["--torch", "2.9"]).params
+    assert params["torch_line"] == "2.9"
+    assert docker.image_of(ScanOptions(docker=True, torch="2.9")) == docker.IMAGES["2.9"]
+    assert docker.image_of(ScanOptions(docker=True)) == docker.IMAGES[DEFAULT]
+    assert docker.image_of(ScanOptions(docker=True, torch="2.9", image="mine:1")) == "mine:1"
+
+
+def test_an_unsupported_torch_line_is_a_usage_error() -> None:
+    completed = dqguard("scan", "--torch", "2.8", cwd=REPO)
+    assert completed.returncode == 2
+    assert "'2.8' is not one of '2.9', '2.13', '2.14'" in completed.stderr
 
 
 def test_container_arguments_parse_back_to_the_same_scan(tmp_path: Path,

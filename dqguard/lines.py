@@ -1,0 +1,56 @@
+"""The supported torch lines: which torch, which torchao beside it, which PT2E flows it has.
+
+One entry per minor release of torch that dqguard is tested on. The README's support table, the
+test harness's per-line virtualenvs (scripts/lines.py), the images (one per line, tagged
+`VERSION-torchLINE`), the per-line actions (`torch-LINE/action.yml`) and `dqguard scan --docker
+--torch LINE` all read this table, so adding a line is one entry here plus its pinned image.
+
+torchao is no dependency of dqguard: its wheels declare no torch requirement, so pip puts any
+torchao beside any torch, and only the pairing below imports (torchao 0.18 fails to import on
+torch 2.9; 0.16 and 0.17 import there without their extensions and mis-handle torch.ao
+quantizers). dqguard needs what the user's quantizers need and nothing more: a torch 2.9 project
+with torch.ao quantizers only runs without torchao.
+
+No torch import here: the parent process reads this table.
+"""
+
+from importlib import metadata
+from typing import NamedTuple
+
+
+class Line(NamedTuple):
+    torch: str  # the release tested and put in the image
+    torchao: str  # the torchao release that pairs with it
+    flows: tuple[str, ...]  # the PT2E flows this torch can run (see dqguard.flows)
+
+
+LINES = {
+    "2.9": Line(torch="2.9.1", torchao="0.15.0", flows=("torch.ao", "torchao")),
+    "2.13": Line(torch="2.13.0", torchao="0.18.0", flows=("torchao",)),
+    "2.14": Line(torch="2.14.1", torchao="0.18.0", flows=("torchao",)),
+}
+# The line of the root action, the `dqguard-docker` hook and a plain `scan --docker`.
+DEFAULT = "2.13"
+
+
+def line_of(torch_version: str) -> str:
+    """`2.9` for `2.9.1+cu128`: the line a torch version belongs to, supported or not."""
+    major, minor = torch_version.split("+", 1)[0].split(".")[:2]
+    return f"{major}.{minor}"
+
+
+def installed() -> str | None:
+    """The line of the torch installed beside this interpreter (read from its metadata, not imported)."""
+    try:
+        return line_of(metadata.version("torch"))
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def pairing(line: str | None) -> str:
+    """What to install beside a torch of `line`, for messages."""
+    if line in LINES:
+        pair = LINES[line]
+        return f"torchao=={pair.torchao} (the release that pairs with torch {line})"
+    supported = ", ".join(f"torchao {pair.torchao} beside torch {name}" for name, pair in LINES.items())
+    return f"the torchao of your torch's line ({supported})"
