@@ -44,8 +44,9 @@ def _venv(line: str) -> tuple[Path, bool]:
     shutil.rmtree(venv, ignore_errors=True)
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     wheels = CACHE / "lines" / line / "wheels"
-    # The container tests may have downloaded this line's wheels for its image already.
-    local = ["--find-links", str(wheels)] if (wheels / ".complete").is_file() else []
+    # The container tests may have downloaded this line's wheels for its image already: all of
+    # them, so no index (pip would otherwise take the same files from it again).
+    local = ["--no-index", "--find-links", str(wheels)] if (wheels / ".complete").is_file() else []
     subprocess.run([str(python), "-m", "pip", "install", "--quiet", *local, *requirements(line)], check=True)
     (venv / ".complete").write_text(_stamp(line))
     return python, True

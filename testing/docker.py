@@ -29,9 +29,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, NamedTuple
 
+from dqguard.lines import DEFAULT, LINES
+from testing import lines
+
 REPO = Path(__file__).resolve().parent.parent
 DOCKERFILE = REPO / "Dockerfile"
-CACHE = Path(os.environ.get("DQGUARD_TEST_CACHE") or Path.home() / ".cache" / "dqguard-tests")
+CACHE = lines.CACHE
 IMAGE = "dqguard:test"
 STANDIN_PACKAGES = ("python3", "python3-pip", "python3-venv", "python-is-python3", "ca-certificates")
 SOURCES = Path("/etc/apt/sources.list.d/debian.sources")
@@ -239,13 +242,25 @@ def wheel_server(directory: Path) -> Iterator[str]:
         server.wait()
 
 
-def build_image(engine: Engine, tag: str = IMAGE) -> str:
-    """dqguard's image from this checkout, on the stand-in base, torch from the local wheel."""
+def build_image(engine: Engine, tag: str = IMAGE, line: str = DEFAULT) -> str:
+    """dqguard's image of a torch line from this checkout, on the stand-in base.
+
+    The main line's torch is the local CPU wheel. Another line's torch, torchao and their
+    dependencies are downloaded once into the test cache (testing.lines.wheels) and served the
+    same way: the only builds of them this machine can reach are CUDA builds, hence no `+cpu`.
+    """
     base = standin_base(engine)
-    with wheel_server(torch_wheels()) as url:
-        engine.docker("build", "--network=host", "--build-arg", f"BASE_IMAGE={base}",
-                      "--build-arg", "TORCH_INDEX_URL=", "--build-arg", f"PIP_FIND_LINKS={url}",
-                      "--tag", tag, str(REPO), timeout=1200)
+    arguments = ["--build-arg", f"BASE_IMAGE={base}", "--build-arg", "TORCH_INDEX_URL="]
+    if line == DEFAULT:
+        directory = torch_wheels()
+    else:
+        directory = lines.wheels(line)
+        pair = LINES[line]
+        arguments += ["--build-arg", f"TORCH_VERSION={pair.torch}",
+                      "--build-arg", f"TORCHAO_VERSION={pair.torchao}", "--build-arg", "TORCH_LOCAL_VERSION="]
+    with wheel_server(directory) as url:
+        engine.docker("build", "--network=host", *arguments, "--build-arg", f"PIP_FIND_LINKS={url}",
+                      "--tag", tag, str(REPO), timeout=2400)
     engine.docker("image", "prune", "--force")  # the layers of earlier builds of this checkout
     return tag
 

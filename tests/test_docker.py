@@ -21,6 +21,7 @@ from scripts.release_image import pin_action, pin_hook
 from testing import RESOURCES, expected_line
 from testing import docker as docker_testing
 from testing.docker import Engine
+from testing.lines import verdicts
 from testing.workflow_commands import Command, commands, output_file
 
 pytestmark = pytest.mark.docker
@@ -48,6 +49,16 @@ def engine() -> Iterator[Engine]:
 def image(engine: Engine) -> str:
     try:
         return docker_testing.build_image(engine)
+    except docker_testing.Unavailable as exc:
+        _unavailable(str(exc))
+        raise
+
+
+@pytest.fixture(scope="session")
+def legacy_image(engine: Engine) -> str:
+    """The image of the torch 2.9 line: torch.ao's flow, torchao 0.15 beside it."""
+    try:
+        return docker_testing.build_image(engine, "dqguard:test-torch2.9", line="2.9")
     except docker_testing.Unavailable as exc:
         _unavailable(str(exc))
         raise
@@ -328,3 +339,33 @@ def test_pinned_pre_commit_hook_runs_the_image(engine: Engine, image: str, tmp_p
     assert done.returncode == 1, done.stdout + done.stderr
     line = expected_line(repo / "models" / "blocks.py", "shared")
     assert f"models/blocks.py:{line}: DQG001" in done.stdout
+
+
+def test_the_torch_2_9_image_runs_the_action_on_torch_ao_quantizers(engine: Engine, legacy_image: str,
+                                                                     tmp_path: Path) -> None:
+    step = Step(engine, legacy_image, tmp_path)
+    repo = _copy("legacy", step.workspace)
+    step.run(jobs="2")
+
+    assert step.returncode == 1, step.stdout + step.stderr
+    line = str(expected_line(repo / "models.py", "first consumer"))
+    found = {(a.name, a.properties.get("title", "").split()[0]): a.properties for a in step.annotations}
+    assert set(found) == {("warning", "DQG002"), ("error", "DQG001")}
+    assert all((p["file"], p["line"]) == ("models.py", line) for p in found.values())
+    assert (step.outputs["findings"], step.outputs["errors"], step.outputs["cases"]) == ("2", "0", "4")
+
+
+@pytest.mark.parametrize("scenario", ["testing/resources/legacy", "examples/demo"])
+def test_scan_docker_in_the_torch_2_9_image_gives_that_lines_verdicts(engine: Engine, legacy_image: str,
+                                                                       scenario: str, tmp_path: Path) -> None:
+    # The host runs the main line: torch.ao's quantizers do not even import there.
+    repo = tmp_path / "repo"
+    shutil.copytree(docker_testing.REPO / scenario, repo, ignore=shutil.ignore_patterns("__pycache__"))
+    _git(repo, "init", "--quiet")
+    done = subprocess.run(
+        [sys.executable, "-m", "dqguard", "scan", "--image", legacy_image, "--format", "json:docker.json"],
+        cwd=repo, env=engine.env, capture_output=True, text=True, check=False)
+    assert done.returncode == 1, done.stderr
+    document = json.loads((repo / "docker.json").read_text())
+    rules = {case["name"]: sorted({f["rule"] for f in case["findings"]}) for case in document["cases"]}
+    assert rules == verdicts(scenario, "2.9")

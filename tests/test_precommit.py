@@ -81,7 +81,7 @@ def test_python_hook_installs_its_own_environment(project: Path, tmp_path: Path)
         f"    rev: {revision}\n"
         "    hooks:\n"
         "      - id: dqguard\n"
-        "        additional_dependencies: [torch==2.13.0]\n"
+        "        additional_dependencies: [torch==2.13.0, torchao==0.18.0]\n"
     )
     completed = subprocess.run(
         [str(BIN / "pre-commit"), "run", "--all-files", "--verbose"],

@@ -3,6 +3,7 @@
 import re
 from pathlib import Path
 
+from dqguard.lines import DEFAULT, LINES
 from dqguard.rules import RULES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,6 +28,28 @@ def test_quick_start_has_exactly_two_commands_and_ci_runs_the_second() -> None:
     assert block
     commands = [line for line in block.group(1).splitlines() if line.strip()]
     assert len(commands) == 2
-    assert "dqguard scan" in commands[0] and "torch==2.13.0" in commands[0]
+    main = LINES[DEFAULT]
+    assert "dqguard scan" in commands[0]
+    assert f"torch=={main.torch} torchao=={main.torchao}" in commands[0]
+    # The test script's main venv holds the same pins.
+    assert f"torch=={main.torch} torchao=={main.torchao}" in (ROOT / "scripts" / "test").read_text()
     ci = (ROOT / ".ci" / "run").read_text()
     assert commands[1].lstrip("./") in ci
+
+
+def test_support_table_is_the_lines_table() -> None:
+    rows = [line.strip("|").split("|") for line in _section("Supported torch").splitlines()
+            if re.match(r"^\| \d", line)]
+    table = [[cell.strip() for cell in row] for row in rows]
+    assert [row[0] for row in table] == list(LINES)
+    for (name, torch, flows, torchao, *_), line in zip(table, LINES.values(), strict=True):
+        assert torch == line.torch, name
+        assert flows == ", ".join(line.flows), name
+        assert torchao.split()[0] == line.torchao, name
+
+
+def test_every_line_has_its_pre_commit_pins() -> None:
+    section = _section("pre-commit")
+    for line in LINES.values():
+        assert f"[torch=={line.torch}, torchao=={line.torchao}]" in section
+    assert "torch.ao quantizers only:      [torch==2.9.1]" in section
