@@ -41,7 +41,8 @@ def _venv(line: str) -> tuple[Path, bool]:
     python = venv / "bin" / "python"
     if (venv / ".complete").is_file():
         return python, False
-    shutil.rmtree(venv, ignore_errors=True)
+    for stale in venv.parent.glob("venv-*"):  # other pins' venvs: gigabytes each
+        shutil.rmtree(stale, ignore_errors=True)
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     wheels = CACHE / "lines" / line / "wheels"
     # The container tests may have downloaded this line's wheels for its image already: all of
