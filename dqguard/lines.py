@@ -14,7 +14,6 @@ with torch.ao quantizers only runs without torchao.
 No torch import here: the parent process reads this table.
 """
 
-from importlib import metadata
 from typing import NamedTuple
 
 
@@ -41,6 +40,8 @@ def line_of(torch_version: str) -> str:
 
 def installed() -> str | None:
     """The line of the torch installed beside this interpreter (read from its metadata, not imported)."""
+    from importlib import metadata  # here: importing it costs the parent's start-up ~0.1 s
+
     try:
         return line_of(metadata.version("torch"))
     except metadata.PackageNotFoundError:

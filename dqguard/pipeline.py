@@ -90,6 +90,9 @@ def export(case: Case, steps: Steps) -> tuple[torch.fx.GraphModule, Example]:
 
 def load_quantizer(case: Case, steps: Steps) -> tuple[Any, flows.Flow]:
     with steps.step("import", "building the quantizer"):
+        # The user's module first: its own ImportError (a torch.ao quantizer on a torch without
+        # torch.ao) says more than "no PT2E flow is installed".
+        references.resolve(case.quantizer)
         quantizer = references.build(case.quantizer, flows.quantizer_bases(), "quantizer")
         return quantizer, flows.choose(quantizer, case.flow)
 

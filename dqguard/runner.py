@@ -212,9 +212,12 @@ def _crash_message(code: int, phase: str, site: str, detail: str | None) -> str:
 
 
 def start_timeout() -> float:
-    """Seconds a worker may take to import torch and become ready: `DQGUARD_START_TIMEOUT`, or 60."""
+    """Seconds a worker may take to import torch and become ready: `DQGUARD_START_TIMEOUT`, or 180.
+
+    Generous: a CUDA build of torch imported from a cold page cache on a loaded runner takes over a
+    minute; the deadline is there to end a hung start, not to hurry a slow one."""
     try:
-        return max(float(os.environ.get("DQGUARD_START_TIMEOUT", "60")), 1.0)
+        return max(float(os.environ.get("DQGUARD_START_TIMEOUT", "180")), 1.0)
     except ValueError:
         raise DqguardError("DQGUARD_START_TIMEOUT must be a number of seconds") from None
 
