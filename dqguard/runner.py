@@ -27,7 +27,7 @@ from typing import Any
 
 from dqguard.errors import DqguardError
 from dqguard.locate import user_frame
-from dqguard.manifest import Case, export_key
+from dqguard.manifest import Case, case_to_json, export_key
 from dqguard.records import CaseResult, Finding, case_from_json
 
 _POLL_S = 0.1
@@ -322,7 +322,7 @@ class _Pool:
             if worker.ready and worker.job is None and self.pending and not worker.eof:
                 job = self.pending.popleft()
                 payload = {"job": self.next_job, "root": str(self.root), "manifest": self.manifest,
-                           "cases": [self.cases[i]._asdict() for i in job],
+                           "cases": [case_to_json(self.cases[i]) for i in job],
                            "exact_qparams": self.exact_qparams}
                 self.next_job += 1
                 try:
