@@ -23,7 +23,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from dqguard import manifest as manifest_module
+from dqguard import projects
 from dqguard.errors import DqguardError
 from dqguard.lines import DEFAULT
 from dqguard.scan import ScanOptions
@@ -77,6 +77,12 @@ def scan_arguments(options: ScanOptions, manifest: Path) -> list[str]:
         arguments.append("--exact-qparams")
     if options.verbose:
         arguments.append("--verbose")
+    if options.fail_on != "warning":
+        arguments += ["--fail-on", options.fail_on]
+    if options.baseline is not None:
+        arguments += ["--baseline", str(_absolute(options.baseline))]
+    if options.no_baseline:
+        arguments.append("--no-baseline")
     return arguments
 
 
@@ -93,7 +99,7 @@ def writable_files(options: ScanOptions) -> list[Path]:
 def command(options: ScanOptions, image: str, docker: str) -> tuple[list[str], list[Path]]:
     """The `docker run` command line, and the files it needs to exist on the host first."""
     cwd = Path.cwd()
-    manifest = (options.manifest or manifest_module.discover(cwd)).resolve()
+    manifest = (options.manifest or projects.discover(cwd)).resolve()
     root = project_root(cwd, manifest.parent)
     files = writable_files(options)
     run = [docker, "run", "--rm", "--network", "none", "--user", f"{os.getuid()}:{os.getgid()}",

@@ -248,22 +248,6 @@ def display_path(path: Path) -> str:
         return str(path)
 
 
-def discover(start: Path) -> Path:
-    for directory in (start, *start.parents):
-        candidate = directory / "dqguard.toml"
-        if candidate.is_file():
-            return candidate
-        pyproject = directory / "pyproject.toml"
-        if pyproject.is_file() and re.search(
-            r"^\s*\[\[?\s*tool\.dqguard[\].]", pyproject.read_text(errors="replace"), re.MULTILINE
-        ):
-            return pyproject
-    raise DqguardError(
-        f"no dqguard.toml, nor a pyproject.toml with [tool.dqguard], in {start} or its parents "
-        "(use --manifest PATH)"
-    )
-
-
 def load(path: Path) -> Manifest:
     path = path.resolve()
     shown = display_path(path)

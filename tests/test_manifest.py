@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 
 from dqguard.errors import DqguardError
-from dqguard.manifest import Case, discover, load
+from dqguard.manifest import Case, load
+from dqguard.projects import discover
 
 CASE = """
 [[case]]

@@ -20,7 +20,7 @@
 import html
 import re
 
-from dqguard.records import Finding, NodeRef, ScanResult, is_case_error
+from dqguard.records import Finding, NodeRef, ScanResult, is_case_error, severity_of
 from dqguard.report import text
 from dqguard.report.grouping import Group, grouped
 from dqguard.report.style import Style
@@ -103,7 +103,7 @@ def _cases(names: tuple[str, ...]) -> str:
 def _icon(finding: Finding) -> str:
     if is_case_error(finding):
         return "💥"
-    return "❌" if RULES[finding.rule].severity == "error" else "⚠️"
+    return "❌" if severity_of(finding) == "error" else "⚠️"
 
 
 def _pre(raw: str) -> str:
@@ -136,16 +136,18 @@ def section(group: Group) -> str:
 
 
 def _findings_cell(findings: tuple[Finding, ...]) -> str:
-    if not findings:
-        return "0"
-    codes = list(dict.fromkeys(f.rule for f in findings))
-    return f"{len(findings)}: {', '.join(codes)}"
+    new = [f for f in findings if not f.baselined]
+    baselined = f" (+{len(findings) - len(new)} baselined)" if len(new) < len(findings) else ""
+    if not new:
+        return f"0{baselined}"
+    codes = list(dict.fromkeys(f.rule for f in new))
+    return f"{len(new)}: {', '.join(codes)}{baselined}"
 
 
 def _status(findings: tuple[Finding, ...], status: str) -> str:
     if status in _STATUS:
         return _STATUS[status]
-    worst = "error" if any(RULES[f.rule].severity == "error" for f in findings) else "warning"
+    worst = "error" if any(severity_of(f) == "error" for f in findings if not f.baselined) else "warning"
     return "❌ findings" if worst == "error" else "⚠️ findings"
 
 
