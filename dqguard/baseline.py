@@ -53,13 +53,17 @@ def write(path: Path, results: list[CaseResult]) -> int:
     return len(found)
 
 
+def read_entries(found: list[dict[str, Any]]) -> list[Gone]:
+    return [Gone(e["case"], e["rule"], e["fingerprint"], e["message"], e["path"], int(e["line"]))
+            for e in found]
+
+
 def read(path: Path) -> list[Gone]:
     try:
         data = json.loads(path.read_text())
         if data.get("version") != VERSION:
             raise ValueError(f"version {data.get('version')!r}, expected {VERSION}")
-        return [Gone(e["case"], e["rule"], e["fingerprint"], e["message"], e["path"], int(e["line"]))
-                for e in data["findings"]]
+        return read_entries(data["findings"])
     except OSError as exc:
         raise DqguardError(f"{path}: cannot read the baseline: {exc.strerror}") from None
     except (ValueError, KeyError, TypeError, AttributeError) as exc:

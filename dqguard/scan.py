@@ -241,6 +241,8 @@ def execute(options: ScanOptions) -> int:
         from dqguard import docker  # imports this module
 
         return docker.execute(options)
+    # Read first: a broken baseline should not cost a scan.
+    given = None if options.baseline is None or options.no_baseline else baseline.read(options.baseline)
     checked = run_cases(options)
     base = display_base()
     by_project: dict[Path, list[CaseResult]] = {}
@@ -265,8 +267,8 @@ def execute(options: ScanOptions) -> int:
                          for g in left]
                 shown_baseline.append(_rebase_path(baseline.FILE_NAME, prefix))
         final += [r._replace(name=project.qualified(r.name)) for r in rebase(results, prefix)]
-    if options.baseline is not None and not options.no_baseline:
-        final, left = baseline.apply(final, baseline.read(options.baseline))
+    if given is not None and options.baseline is not None:
+        final, left = baseline.apply(final, given)
         gone += left
         shown_baseline.append(manifest_module.display_path(options.baseline.resolve()))
     final = [_baselined(r) for r in final]

@@ -4,4 +4,5 @@ from torchao.testing.pt2e._xnnpack_quantizer import XNNPACKQuantizer, get_symmet
 
 
 def xnnpack_dynamic() -> XNNPACKQuantizer:
-    return XNNPACKQuantizer().set_global(get_symmetric_quantization_config(is_per_channel=True, is_dynamic=True))
+    config = get_symmetric_quantization_config(is_per_channel=True, is_dynamic=True)
+    return XNNPACKQuantizer().set_global(config)
