@@ -9,18 +9,26 @@ import sys
 import tempfile
 import traceback
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from dqguard import __version__, baseline, listing, projects
 from dqguard.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE, DqguardError
 from dqguard.lines import DEFAULT, LINES
-from dqguard.report import FORMATS
 from dqguard.rules import FAIL_ON, IGNORABLE, RULES
-from dqguard.scan import Output, ScanOptions, execute, write_baseline
+
+if TYPE_CHECKING:
+    from dqguard.scan import Output
+
+# The commands that run cases import dqguard.scan (the runner, every reporter) when they run:
+# `dqguard list`, `init` and `--version` answer in the interpreter's start time without them.
 
 
-def _parse_format(value: str) -> Output:
+def _parse_format(value: str) -> "Output":
+    from dqguard.report import FORMATS
+    from dqguard.scan import Output
+
     name, _, path = value.partition(":")
     if name not in FORMATS:
         raise click.BadParameter(f"{name!r} is not one of {', '.join(FORMATS)}", param_hint="--format")
@@ -125,6 +133,8 @@ def scan(
     """
     if baseline_file is not None and no_baseline:
         raise click.UsageError("--baseline FILE and --no-baseline contradict each other")
+    from dqguard.scan import Output, ScanOptions, execute
+
     paths = _directories(files)
     explicit = [_parse_format(f) for f in formats]
     outputs = explicit or [Output("text", None)]
@@ -182,6 +192,8 @@ def baseline_command(manifest: Path | None, baseline_file: Path | None, jobs: in
 
     Case errors are never accepted: they are printed and the command exits 1.
     """
+    from dqguard.scan import ScanOptions, write_baseline
+
     options = ScanOptions(manifest=manifest, jobs=jobs, no_cache=no_cache, exclude=exclude, paths=paths,
                           progress=sys.stderr.isatty())
     sys.exit(write_baseline(options, baseline_file))
