@@ -199,6 +199,32 @@ def baseline_command(manifest: Path | None, baseline_file: Path | None, jobs: in
     sys.exit(write_baseline(options, baseline_file))
 
 
+@cli.command()
+@_manifest_option
+@click.option("--graph", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also draw the neighbourhoods: FILE.svg (Graphviz), FILE.dot or FILE.md (Mermaid).")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), help="Seconds for the case.")
+@_exclude_option
+@click.argument("case")
+def explain(manifest: Path | None, graph: Path | None, timeout: float | None, exclude: tuple[str, ...],
+            case: str) -> None:
+    """Run CASE (a name as `dqguard list` prints it) and show each finding's neighbourhood."""
+    from dqguard import explain as explain_module
+    from dqguard.scan import ScanOptions
+
+    options = ScanOptions(manifest=manifest, jobs=1, timeout=timeout, exclude=exclude)
+    sys.exit(explain_module.run(options, case, graph))
+
+
+@cli.command()
+def init() -> None:
+    """Write a starter dqguard.toml here, from reading the source (never importing it)."""
+    from dqguard import init as init_module
+
+    path = init_module.write(Path.cwd())
+    click.echo(f"wrote {path.name}: check its guesses, then run `dqguard list` and `dqguard scan`")
+
+
 @cli.command("list")
 @_manifest_option
 @click.option("--format", "output_format", type=click.Choice(("text", "json")), default="text",

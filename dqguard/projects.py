@@ -82,14 +82,14 @@ def _git_candidates(directory: Path) -> list[Path] | None:
     return [directory / name for name in dict.fromkeys(done.stdout.decode().split("\0")) if name]
 
 
-def _skipped(directory: Path) -> bool:
+def skipped(directory: Path) -> bool:
     return (directory.name.startswith(".") or directory.name in _SKIPPED
             or (directory / "pyvenv.cfg").exists() or (directory / "CACHEDIR.TAG").exists())
 
 
 def _walk_candidates(directory: Path) -> Iterator[Path]:
     for top, dirs, files in os.walk(directory):
-        dirs[:] = sorted(d for d in dirs if not _skipped(Path(top, d)))
+        dirs[:] = sorted(d for d in dirs if not skipped(Path(top, d)))
         yield from (Path(top, name) for name in NAMES if name in files)
 
 

@@ -26,6 +26,8 @@ class Finding(NamedTuple):
     detail: str | None = None  # multi-line text (a traceback, a stderr tail), never on one line
     severity: str | None = None  # "error" | "warning" as the manifest's [rules] set it; None: the rule's
     baselined: bool = False  # in the baseline (dqguard.baseline): reported, never failing
+    # (node name, "[1, 16] float32") for the producer, the dequantize and its users, where known
+    shapes: tuple[tuple[str, str], ...] = ()
 
 
 class CaseResult(NamedTuple):
@@ -85,12 +87,15 @@ def finding_to_json(finding: Finding) -> dict[str, Any]:
     data = finding._asdict()
     data["users"] = [_node_to_json(u) for u in finding.users]
     data["producer"] = _node_to_json(finding.producer)
+    data["shapes"] = [list(pair) for pair in finding.shapes]
     return data
 
 
 def finding_from_json(data: dict[str, Any]) -> Finding:
     users = tuple(NodeRef(**u) for u in data["users"])
-    return Finding(**{**data, "users": users, "producer": _node_from_json(data["producer"])})
+    shapes = tuple((name, value) for name, value in data.get("shapes", ()))
+    producer = _node_from_json(data["producer"])
+    return Finding(**{**data, "users": users, "producer": producer, "shapes": shapes})
 
 
 def case_to_json(result: CaseResult) -> dict[str, Any]:

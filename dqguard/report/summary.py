@@ -70,20 +70,27 @@ def _where(ref: NodeRef) -> str:
 def flowchart(finding: Finding) -> str:
     """The shared dequantize and its neighbourhood as a ```mermaid block."""
     lines = ["```mermaid", "flowchart LR"]
+    shapes = dict(finding.shapes)
+
+    def shaped(ref: NodeRef) -> tuple[str, ...]:
+        return (shapes[ref.node],) if ref.node in shapes else ()
+
     producer = finding.producer
     if producer is not None:
         where = () if producer.path is None else (_where(producer),)
-        lines.append(f"  p[{mermaid_label(_name(producer), *where)}]")
+        lines.append(f"  p[{mermaid_label(_name(producer), *shaped(producer), *where)}]")
     quantize = "choose_qparams, quantize" if finding.rule == "DQG002" else "quantize"
     lines.append(f"  q[{mermaid_label(quantize)}]")
     if producer is not None:
         lines.append("  p --> q")
     users = finding.users
-    shared = mermaid_label(finding.dequantize or "dequantize", f"shared by {len(users)} ops")
+    dequantize = finding.dequantize or "dequantize"
+    shared = mermaid_label(dequantize, *((shapes[dequantize],) if dequantize in shapes else ()),
+                           f"shared by {len(users)} ops")
     lines += [f"  d[{shared}]", "  q --> d"]
     shown = users if len(users) <= FAN_OUT else users[:FAN_OUT]
     for index, user in enumerate(shown):
-        lines.append(f"  d --> u{index}[{mermaid_label(_name(user), _where(user))}]")
+        lines.append(f"  d --> u{index}[{mermaid_label(_name(user), *shaped(user), _where(user))}]")
     rest = users[len(shown):]
     if rest:
         places = list(dict.fromkeys(_where(u) for u in rest))
