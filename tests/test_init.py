@@ -23,7 +23,8 @@ def test_init_writes_a_manifest_that_loads_from_the_source_alone(tmp_path: Path)
     assert "Fake" not in text
     cases = load(repo / "dqguard.toml").cases
     assert [c.name for c in cases if c.quantizer.endswith("static")] == [
-        "models/ConvHead/xnnpack_static", "models/Projections/xnnpack_static", "models/Embedder/xnnpack_static"]
+        "models/ConvHead/xnnpack_static", "models/Projections/xnnpack_static",
+        "models/Embedder/xnnpack_static"]
     shapes = [[spec.shape for spec in c.inputs.args] for c in cases[::2] if not isinstance(c.inputs, str)]
     assert shapes == [[(1, 3, 224, 224)], [(1, 16)], [(1, 16)]]
     assert {c.quantizer for c in cases} == {"quant.backends:xnnpack_static", "quant.backends:xnnpack_dynamic"}
