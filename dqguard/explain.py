@@ -16,7 +16,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from dqguard import scan
+from dqguard import projects, scan
 from dqguard.errors import EXIT_CLEAN, EXIT_FINDINGS, DqguardError
 from dqguard.records import Finding, NodeRef, severity_of
 from dqguard.report.summary import flowchart
@@ -120,11 +120,12 @@ def write_graph(path: Path, findings: list[Finding], case: str) -> None:
 def run(options: scan.ScanOptions, case: str, graph: Path | None) -> int:
     if graph is not None and graph.suffix not in SUFFIXES:
         raise DqguardError(f"--graph {graph}: the suffix picks the format: {', '.join(SUFFIXES)}")
-    checked = scan.run_cases(options._replace(cases=(case,), no_cache=True))
-    if len(checked) != 1:
-        names = ", ".join(item.project.qualified(item.case.name) for item in checked)
-        raise DqguardError(f"{case!r} names {len(checked)} cases ({names}): name one")
-    [item] = checked
+    options = options._replace(cases=(case,), no_cache=True)
+    chosen = scan.select_in(projects.load(options.manifest, options.paths, options.exclude), options)
+    if len(chosen) != 1:
+        names = ", ".join(project.qualified(found.name) for project, found in chosen)
+        raise DqguardError(f"{case!r} matches {len(chosen)} cases ({names}): name one")
+    [item] = scan.run_cases(options)
     name = item.project.qualified(item.case.name)
     result = scan.leveled(item.result, item.case, item.case.ignore)
     [result] = scan.rebase([result], os.path.relpath(item.project.manifest.root, scan.display_base()))
