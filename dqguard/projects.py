@@ -15,7 +15,8 @@
 A project found below the current directory has its cases named after its directory
 (`a/projections-dynamic`): two sub-projects may both have a case `projections-dynamic`, and both
 may have a `models` package, since each resolves references against its own root. The project of
-the current directory, or one above it, keeps its cases' own names. No torch here.
+the current directory, or one above it, and the one `--manifest` names keep their cases' own
+names. No torch here.
 """
 
 import fnmatch
@@ -148,7 +149,8 @@ def load(manifest: Path | None, paths: tuple[Path, ...] = (), exclude: tuple[str
         except DqguardError as exc:
             errors.append(str(exc))
             continue
-        projects.append(Project(loaded, qualifier(loaded.root, base)))
+        # One manifest named by --manifest is not a monorepo's: its cases keep their own names.
+        projects.append(Project(loaded, "" if manifest is not None else qualifier(loaded.root, base)))
     if errors:
         raise DqguardError("\n".join(errors))
     names: dict[str, Path] = {}

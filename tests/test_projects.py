@@ -101,3 +101,7 @@ def test_each_project_keeps_its_cache_beside_its_manifest(monorepo_scan: tuple[P
     assert (repo / "a" / ".dqguard_cache").is_dir() and (repo / "b" / ".dqguard_cache").is_dir()
     again = json.loads(dqguard("scan", "--exclude", "vendor", "--format", "json", cwd=repo).stdout)
     assert [case["cached"] for case in again["cases"]] == [True, True]
+
+
+def test_a_manifest_named_by_option_keeps_its_case_names(monorepo: Path) -> None:
+    assert _listed(monorepo, "--manifest", "a/dqguard.toml") == [("projections-dynamic", "a/dqguard.toml")]
