@@ -37,9 +37,11 @@ class Model(NamedTuple):
 
 
 def _python_files(root: Path) -> list[Path]:
+    done = None
     try:
-        done = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--",
-                               "*.py"], cwd=root, capture_output=True, check=False, timeout=60)
+        if projects.in_git(root):
+            command = ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", "*.py"]
+            done = subprocess.run(command, cwd=root, capture_output=True, check=False, timeout=60)
     except (OSError, subprocess.TimeoutExpired):
         done = None
     if done is not None and done.returncode == 0:

@@ -70,8 +70,15 @@ def discover(start: Path) -> Path:
     )
 
 
+def in_git(directory: Path) -> bool:
+    """Whether `directory` lies in a git work tree, without starting git (a warm scan starts nothing)."""
+    return any((parent / ".git").exists() for parent in (directory, *directory.parents))
+
+
 def _git_candidates(directory: Path) -> list[Path] | None:
     """Files named like a manifest under `directory` that git does not ignore; None outside git."""
+    if not in_git(directory):
+        return None
     command = ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--",
                *(f":(glob)**/{name}" for name in NAMES)]
     try:
