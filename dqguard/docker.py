@@ -38,7 +38,9 @@ IMAGES = {
 
 # ScanOptions fields that stay on the host: how this process shows things or finds the image.
 # Every other field must become an argument in `scan_arguments` (a test checks that).
-HOST_ONLY = frozenset({"cache_dir", "no_cache", "color", "progress", "docker", "image", "torch"})
+# `paths` and `exclude` choose manifests: `command` resolves the one the container scans.
+HOST_ONLY = frozenset({"cache_dir", "no_cache", "color", "progress", "docker", "image", "torch", "paths",
+                       "exclude"})
 _DOCKER_FAILED = (125, 126, 127)  # docker run's own errors, not the command's
 
 
