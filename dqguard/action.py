@@ -8,7 +8,8 @@ writes the step's outputs. The scan itself appends the job summary (`GITHUB_STEP
 A setup failure (a missing directory, manifest or requirements file, a failed pip install, an
 invalid input, a manifest the scan rejects) is an `::error` annotation plus a summary section that
 says what to change, and exits 2: the same table as the command line (see `dqguard.errors`).
-`fail-on` only decides whether findings or failed cases fail the step.
+`fail-on` only decides whether findings or failed cases fail the step: `error`/`warning` are the
+scan's `--fail-on`, `findings` and `errors` the older spellings.
 
 Like the command line, this module never imports torch: the scan runs in a fresh interpreter
 whose workers import it.
@@ -35,7 +36,9 @@ from dqguard.report.json import result_from_document
 from dqguard.report.outputs import step_outputs
 from dqguard.report.summary import inline
 
-FAIL_ON = ("findings", "errors", "never")
+# "error" and "warning" are the scan's own `--fail-on`; "findings" (= "warning") and "errors" (only
+# cases that could not be checked) came first and stay.
+FAIL_ON = ("findings", "errors", "never", "error", "warning")
 SARIF = "dqguard.sarif"
 # Under the workspace so `actions/cache` can keep it between runs.
 PIP_CACHE = ".cache/dqguard-pip"
@@ -145,6 +148,8 @@ def scan_command(inputs: Inputs, workdir: Path, report: Path, sarif: Path | None
         command += ["--jobs", inputs.jobs]
     if inputs.shard:
         command += ["--shard", inputs.shard]
+    if inputs.fail_on in ("error", "warning"):
+        command += ["--fail-on", inputs.fail_on]
     try:
         command += shlex.split(inputs.args)
     except ValueError as exc:

@@ -26,12 +26,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from dqguard import __version__
+from dqguard import __version__, manifest
 from dqguard.dependencies import fingerprint
 from dqguard.manifest import Case
 from dqguard.records import CaseResult, case_from_json, case_to_json
 
-FORMAT = 2
+FORMAT = 3  # 3: findings carry shapes
 DIRECTORY_NAME = ".dqguard_cache"
 
 
@@ -51,9 +51,9 @@ def environment() -> dict[str, Any]:
 
 
 def case_key(case: Case, exact_qparams: bool, env: Mapping[str, Any]) -> dict[str, Any]:
-    entry = case._asdict()
-    # Neither the line nor the bounds nor the ignore list change a verdict that was reached.
-    for unrelated in ("line", "timeout", "memory", "ignore"):
+    entry = manifest.case_to_json(case)
+    # Neither the line nor the bounds nor the severities change a verdict that was reached.
+    for unrelated in ("line", "timeout", "memory", "ignore", "rules"):
         del entry[unrelated]
     entry["exact_qparams"] = case.exact_qparams or exact_qparams
     return {"format": FORMAT, "case": entry, "environment": dict(env)}

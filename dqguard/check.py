@@ -157,6 +157,26 @@ def _producer(dequantize: torch.fx.Node) -> torch.fx.Node | None:
     return source
 
 
+def shape(node: torch.fx.Node) -> str | None:
+    """`[1, 16] float32` from the node's example value; convert's own q/dq nodes have none, and
+    keep their input's shape."""
+    for _ in range(4):  # dequantize <- quantize <- the producer, at most
+        value = node.meta.get("val")
+        if isinstance(value, torch.Tensor):
+            dims = ", ".join(str(d) for d in value.shape)
+            return f"[{dims}] {str(value.dtype).removeprefix('torch.')}"
+        source = node.args[0] if node.args else None
+        if not isinstance(source, torch.fx.Node):
+            return None
+        node = source
+    return None
+
+
+def _shapes(nodes: list[torch.fx.Node]) -> tuple[tuple[str, str], ...]:
+    found = ((node.name, shape(node)) for node in nodes)
+    return tuple((name, value) for name, value in found if value is not None)
+
+
 def _where(ref: NodeRef) -> str:
     return f"{ref.node} at line {ref.line}" if ref.line is not None else ref.node
 
@@ -229,5 +249,6 @@ def _shared(nodes: list[torch.fx.Node], root: Path, fallback: tuple[str, int]) -
             dequantize=node.name,
             users=refs,
             producer=producer,
+            shapes=_shapes([n for n in (producer_node, node, *users) if n is not None]),
         ))
     return findings

@@ -9,18 +9,26 @@ import sys
 import tempfile
 import traceback
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from dqguard import __version__
+from dqguard import __version__, baseline, listing, projects
 from dqguard.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE, DqguardError
 from dqguard.lines import DEFAULT, LINES
-from dqguard.report import FORMATS
-from dqguard.rules import IGNORABLE, RULES
-from dqguard.scan import Output, ScanOptions, execute
+from dqguard.rules import FAIL_ON, IGNORABLE, RULES
+
+if TYPE_CHECKING:
+    from dqguard.scan import Output
+
+# The commands that run cases import dqguard.scan (the runner, every reporter) when they run:
+# `dqguard list`, `init` and `--version` answer in the interpreter's start time without them.
 
 
-def _parse_format(value: str) -> Output:
+def _parse_format(value: str) -> "Output":
+    from dqguard.report import FORMATS
+    from dqguard.scan import Output
+
     name, _, path = value.partition(":")
     if name not in FORMATS:
         raise click.BadParameter(f"{name!r} is not one of {', '.join(FORMATS)}", param_hint="--format")
@@ -36,6 +44,20 @@ def _parse_shard(value: str | None) -> tuple[int, int] | None:
     return int(index), int(count)
 
 
+def _directories(files: tuple[str, ...]) -> tuple[Path, ...]:
+    # pre-commit passes files; a directory says which projects to scan.
+    return tuple(Path(f) for f in files if Path(f).is_dir())
+
+
+_manifest_option = click.option(
+    "--manifest", type=click.Path(dir_okay=False, path_type=Path),
+    help="dqguard.toml or pyproject.toml (default: every manifest under the current directory, or "
+    "the one found upwards from it).")
+_exclude_option = click.option(
+    "--exclude", multiple=True, metavar="GLOB",
+    help="Skip manifests whose directory matches this glob (relative to the current directory); repeatable.")
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="dqguard")
 def cli() -> None:
@@ -43,8 +65,7 @@ def cli() -> None:
 
 
 @cli.command()
-@click.option("--manifest", type=click.Path(dir_okay=False, path_type=Path),
-              help="dqguard.toml or pyproject.toml (default: found from the current directory up).")
+@_manifest_option
 @click.option("--format", "formats", multiple=True, metavar="FORMAT[:PATH]",
               help="text (default), github (annotations), json, sarif, junit or summary (Markdown); "
               "repeat for several; ':PATH' writes to a file.")
@@ -73,6 +94,12 @@ def cli() -> None:
 @click.option("--torch", "torch_line", type=click.Choice(list(LINES)),
               help="Run the scan in the image of this torch line (implies --docker; default "
               f"{DEFAULT}).")
+@click.option("--fail-on", type=click.Choice(FAIL_ON), default="warning", show_default=True,
+              help="The least severity of a new finding that fails the scan; case errors always do.")
+@click.option("--baseline", "baseline_file", type=click.Path(dir_okay=False, path_type=Path),
+              help=f"Compare against this baseline instead of each manifest's {baseline.FILE_NAME}.")
+@click.option("--no-baseline", is_flag=True, help="Report every finding as new, whatever a baseline holds.")
+@_exclude_option
 @click.argument("files", nargs=-1, type=click.Path(path_type=str))
 def scan(
     manifest: Path | None,
@@ -91,15 +118,24 @@ def scan(
     docker: bool,
     image: str | None,
     torch_line: str | None,
+    fail_on: str,
+    baseline_file: Path | None,
+    no_baseline: bool,
+    exclude: tuple[str, ...],
     files: tuple[str, ...],
 ) -> None:
-    """Check every case of the manifest for shared dequantize nodes.
+    """Check every case of the manifest (or of every manifest under the directories given).
 
-    FILES (what pre-commit passes) are accepted and change nothing: a cached verdict is reused
-    only when every file, distribution and manifest entry it depends on is unchanged, whichever
-    files are named; every other case runs.
+    A directory among the arguments limits the scan to the manifests under it (a monorepo's
+    sub-projects). Files (what pre-commit passes) are accepted and change nothing: a cached
+    verdict is reused only when every file, distribution and manifest entry it depends on is
+    unchanged, whichever files are named; every other case runs.
     """
-    del files
+    if baseline_file is not None and no_baseline:
+        raise click.UsageError("--baseline FILE and --no-baseline contradict each other")
+    from dqguard.scan import Output, ScanOptions, execute
+
+    paths = _directories(files)
     explicit = [_parse_format(f) for f in formats]
     outputs = explicit or [Output("text", None)]
     if output is not None:
@@ -132,8 +168,73 @@ def scan(
         docker=docker or image is not None or torch_line is not None,
         image=image,
         torch=torch_line,
+        paths=paths,
+        exclude=exclude,
+        fail_on=fail_on,
+        baseline=baseline_file,
+        no_baseline=no_baseline,
     )
     sys.exit(execute(options))
+
+
+@cli.command("baseline")
+@_manifest_option
+@click.option("--baseline", "baseline_file", type=click.Path(dir_okay=False, path_type=Path),
+              help=f"Write one file, naming cases as this scan does, instead of each manifest's "
+              f"{baseline.FILE_NAME}.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), help="Worker processes (default: the CPUs).")
+@click.option("--no-cache", is_flag=True, help="Neither reuse nor record cached verdicts.")
+@_exclude_option
+@click.argument("paths", nargs=-1, type=click.Path(file_okay=False, path_type=Path))
+def baseline_command(manifest: Path | None, baseline_file: Path | None, jobs: int | None, no_cache: bool,
+                     exclude: tuple[str, ...], paths: tuple[Path, ...]) -> None:
+    """Accept today's findings: write them to the baseline, so scans fail only on new ones.
+
+    Case errors are never accepted: they are printed and the command exits 1.
+    """
+    from dqguard.scan import ScanOptions, write_baseline
+
+    options = ScanOptions(manifest=manifest, jobs=jobs, no_cache=no_cache, exclude=exclude, paths=paths,
+                          progress=sys.stderr.isatty())
+    sys.exit(write_baseline(options, baseline_file))
+
+
+@cli.command()
+@_manifest_option
+@click.option("--graph", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also draw the neighbourhoods: FILE.svg (Graphviz), FILE.dot or FILE.md (Mermaid).")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), help="Seconds for the case.")
+@_exclude_option
+@click.argument("case")
+def explain(manifest: Path | None, graph: Path | None, timeout: float | None, exclude: tuple[str, ...],
+            case: str) -> None:
+    """Run CASE (a name as `dqguard list` prints it) and show each finding's neighbourhood."""
+    from dqguard import explain as explain_module
+    from dqguard.scan import ScanOptions
+
+    options = ScanOptions(manifest=manifest, jobs=1, timeout=timeout, exclude=exclude)
+    sys.exit(explain_module.run(options, case, graph))
+
+
+@cli.command()
+def init() -> None:
+    """Write a starter dqguard.toml here, from reading the source (never importing it)."""
+    from dqguard import init as init_module
+
+    path = init_module.write(Path.cwd())
+    click.echo(f"wrote {path.name}: check its guesses, then run `dqguard list` and `dqguard scan`")
+
+
+@cli.command("list")
+@_manifest_option
+@click.option("--format", "output_format", type=click.Choice(("text", "json")), default="text",
+              show_default=True)
+@_exclude_option
+@click.argument("paths", nargs=-1, type=click.Path(file_okay=False, path_type=Path))
+def list_command(manifest: Path | None, output_format: str, exclude: tuple[str, ...],
+                 paths: tuple[Path, ...]) -> None:
+    """List the cases a scan would check, expanded, with where each is declared."""
+    click.echo(listing.render(projects.load(manifest, paths, exclude), output_format), nl=False)
 
 
 @cli.command()

@@ -23,7 +23,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from dqguard import manifest as manifest_module
+from dqguard import projects
 from dqguard.errors import DqguardError
 from dqguard.lines import DEFAULT
 from dqguard.scan import ScanOptions
@@ -38,7 +38,9 @@ IMAGES = {
 
 # ScanOptions fields that stay on the host: how this process shows things or finds the image.
 # Every other field must become an argument in `scan_arguments` (a test checks that).
-HOST_ONLY = frozenset({"cache_dir", "no_cache", "color", "progress", "docker", "image", "torch"})
+# `paths` and `exclude` choose manifests: `command` resolves the one the container scans.
+HOST_ONLY = frozenset({"cache_dir", "no_cache", "color", "progress", "docker", "image", "torch", "paths",
+                       "exclude"})
 _DOCKER_FAILED = (125, 126, 127)  # docker run's own errors, not the command's
 
 
@@ -77,6 +79,12 @@ def scan_arguments(options: ScanOptions, manifest: Path) -> list[str]:
         arguments.append("--exact-qparams")
     if options.verbose:
         arguments.append("--verbose")
+    if options.fail_on != "warning":
+        arguments += ["--fail-on", options.fail_on]
+    if options.baseline is not None:
+        arguments += ["--baseline", str(_absolute(options.baseline))]
+    if options.no_baseline:
+        arguments.append("--no-baseline")
     return arguments
 
 
@@ -93,7 +101,7 @@ def writable_files(options: ScanOptions) -> list[Path]:
 def command(options: ScanOptions, image: str, docker: str) -> tuple[list[str], list[Path]]:
     """The `docker run` command line, and the files it needs to exist on the host first."""
     cwd = Path.cwd()
-    manifest = (options.manifest or manifest_module.discover(cwd)).resolve()
+    manifest = (options.manifest or projects.discover(cwd)).resolve()
     root = project_root(cwd, manifest.parent)
     files = writable_files(options)
     run = [docker, "run", "--rm", "--network", "none", "--user", f"{os.getuid()}:{os.getgid()}",

@@ -11,11 +11,19 @@
 
 Export, calibration and every stage use the same `Example`. Anything else is a case error at
 "building the inputs" that says what was returned and what is accepted.
+
+Inline specs (`dqguard.specs`) become tensors here, drawn from a generator of their own seeded with
+`SEED`: the same numbers in every run and every case, whatever the model's construction drew from
+torch's global generator before.
 """
 
 from typing import Any, NamedTuple
 
 import torch
+
+from dqguard.specs import FLOATS, InlineInputs, TensorSpec
+
+SEED = 0
 
 ACCEPTED = ("a tensor, a tuple or list of positional arguments, a dict of keyword arguments, "
             "or a pair (args tuple, kwargs dict)")
@@ -56,3 +64,23 @@ def example(value: Any, what: str) -> Example:
     if _keywords(value):
         return Example((), dict(value))
     raise TypeError(f"{what} gave {_describe(value)}; expected {ACCEPTED}")
+
+
+def _tensor(spec: TensorSpec, generator: torch.Generator) -> torch.Tensor:
+    dtype = getattr(torch, spec.dtype)
+    if spec.dtype == "bool":
+        return torch.randint(0, 2, spec.shape, generator=generator).to(torch.bool)
+    if spec.dtype in FLOATS:
+        if spec.low is None or spec.high is None:
+            return torch.randn(spec.shape, generator=generator).to(dtype)
+        return (torch.rand(spec.shape, generator=generator) * (spec.high - spec.low) + spec.low).to(dtype)
+    assert spec.high is not None  # dqguard.specs requires it for integers
+    return torch.randint(int(spec.low or 0), int(spec.high), spec.shape, generator=generator, dtype=dtype)
+
+
+def generate(inputs: InlineInputs) -> Example:
+    """The tensors a manifest's inline specs describe, in their order, seeded."""
+    generator = torch.Generator().manual_seed(SEED)
+    args = tuple(_tensor(spec, generator) for spec in inputs.args)
+    kwargs = {name: _tensor(spec, generator) for name, spec in inputs.kwargs}
+    return Example(args, kwargs)

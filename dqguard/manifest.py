@@ -1,29 +1,32 @@
 """The manifest: which model/quantizer pairs a repository checks.
 
-It is `dqguard.toml` (`[[case]]`, `[defaults]`) or the same keys under `[tool.dqguard]` in
-`pyproject.toml`. Discovery walks up from the current directory and takes the first directory that
-has either, preferring `dqguard.toml`, as ruff does with its config files. That directory is the
-project root: references are imported with it on `sys.path`, and only source files under it count
-as the user's own when locating findings.
+It is `dqguard.toml` (`[[case]]`, `[[matrix]]`, `[defaults]`, `[rules]`) or the same keys under
+`[tool.dqguard]` in `pyproject.toml`. A matrix expands into one case per model/quantizer pair
+(`dqguard.matrix`); after loading, every case is a plain `Case` whatever table it came from.
+The manifest's directory is the project root: references are imported with it on `sys.path`.
+Which manifests a scan reads is `dqguard.projects`' business.
 
 Every error names the file, the line, the case and the key, and all of them are reported at once.
 """
 
+import functools
 import re
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from dqguard import matrix, specs
 from dqguard.errors import DqguardError
 from dqguard.flows import NAMES as FLOWS
-from dqguard.rules import CASE_ERRORS, IGNORABLE, RULES
+from dqguard.rules import CASE_ERRORS, IGNORABLE, LEVELS, RULES
+from dqguard.specs import InlineInputs
 
 
 class Case(NamedTuple):
     name: str
     model: str
-    inputs: str
+    inputs: str | InlineInputs  # a reference, or tensors the worker draws (dqguard.specs)
     quantizer: str
     line: int  # of the case's table in the manifest
     strict: bool = True
@@ -33,6 +36,8 @@ class Case(NamedTuple):
     ignore: tuple[str, ...] = ()
     exact_qparams: bool = False
     flow: str | None = None  # "torchao" | "torch.ao"; None: the quantizer's own
+    # (code, "error" | "warning" | "off"), sorted: the manifest's [rules] with the case's own on top
+    rules: tuple[tuple[str, str], ...] = ()
 
 
 def export_key(case: Case) -> tuple[object, ...]:
@@ -40,9 +45,21 @@ def export_key(case: Case) -> tuple[object, ...]:
     return (case.model, case.inputs, case.strict)
 
 
+def case_to_json(case: Case) -> dict[str, Any]:
+    """The case as JSON values (a worker's request, a cache key, `dqguard list`)."""
+    data = case._asdict()
+    if isinstance(case.inputs, InlineInputs):
+        data["inputs"] = specs.to_json(case.inputs)
+    data["ignore"] = list(case.ignore)
+    data["rules"] = dict(case.rules)
+    return data
+
+
 def case_from_request(data: dict[str, Any]) -> Case:
-    """A Case as `Case._asdict()` sent it through JSON (a worker's request)."""
-    return Case(**{**data, "ignore": tuple(data["ignore"])})
+    """A Case as `case_to_json` sent it (a worker's request)."""
+    inputs = data["inputs"]
+    return Case(**{**data, "ignore": tuple(data["ignore"]), "rules": tuple(sorted(data["rules"].items())),
+                   "inputs": inputs if isinstance(inputs, str) else specs.from_json(inputs)})
 
 
 class Manifest(NamedTuple):
@@ -57,10 +74,26 @@ _UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
           "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
 
 
+class Said(ValueError):
+    """A validation error whose text already shows the offending value."""
+
+
 def _ref(value: Any) -> str:
     if isinstance(value, str) and _REF.match(value):
         return value
     raise ValueError("must be a 'module:attribute' reference such as 'models.blocks:Net'")
+
+
+def _inputs(value: Any) -> str | InlineInputs:
+    if isinstance(value, str):
+        return _ref(value)
+    if isinstance(value, (list, dict)):
+        try:
+            return specs.parse(value)
+        except ValueError as exc:
+            raise Said(str(exc)) from None
+    raise ValueError("must be a 'module:attribute' reference, a list of tensor specs such as "
+                     "[[1, 3, 224, 224]], or a table of named specs for keyword inputs")
 
 
 def _bool(value: Any) -> bool:
@@ -112,10 +145,42 @@ def _name(value: Any) -> str:
     raise ValueError("must be a non-empty string")
 
 
+def rule_level(code: Any, level: Any) -> tuple[str, str]:
+    """One `[rules]` entry, checked: a rule that exists, a level it may take."""
+    if code in CASE_ERRORS:
+        raise ValueError(f"cannot set {code}: a case error means the case was never checked, so it is "
+                         "always an error (fix the case or remove it)")
+    if code not in RULES:
+        raise ValueError(f"names no rule: {code!r} (rules: {', '.join(IGNORABLE)})")
+    if level not in LEVELS:
+        choices = ", ".join(f'"{v}"' for v in LEVELS[:-1]) + f' or "{LEVELS[-1]}"'
+        raise ValueError(f"{code} must be {choices}, got {level!r}")
+    return code, level
+
+
+def _rules(value: Any) -> tuple[tuple[str, str], ...]:
+    if not isinstance(value, dict):
+        raise ValueError('must be a table such as { DQG002 = "error" }')
+    try:
+        return tuple(sorted(rule_level(code, level) for code, level in value.items()))
+    except ValueError as exc:
+        raise Said(f"{exc}") from None
+
+
+def merged(base: dict[str, Any], *layers: dict[str, Any]) -> dict[str, Any]:
+    """Later layers win key by key; `rules` tables are merged rule by rule, not replaced."""
+    values = dict(base)
+    for layer in layers:
+        for key, value in layer.items():
+            values[key] = tuple(sorted({**dict(values.get(key, ())), **dict(value)}.items())) \
+                if key == "rules" else value
+    return values
+
+
 _KEYS: dict[str, Callable[[Any], Any]] = {
     "name": _name,
     "model": _ref,
-    "inputs": _ref,
+    "inputs": _inputs,
     "quantizer": _ref,
     "strict": _bool,
     "calibration": _positive_int,
@@ -124,9 +189,11 @@ _KEYS: dict[str, Callable[[Any], Any]] = {
     "ignore": _rule_codes,
     "exact_qparams": _bool,
     "flow": _flow,
+    "rules": _rules,
 }
-_REQUIRED = ("name", "model", "inputs", "quantizer")
+REQUIRED = ("name", "model", "inputs", "quantizer")
 _NOT_DEFAULTS = ("name", "model")
+_TOP = ("case", "defaults", "matrix", "rules")
 
 
 class _Lines:
@@ -154,9 +221,18 @@ class _Lines:
         enclosing = [n for t, n in self.tables if self.prefix and t == self.prefix.rstrip(".")]
         return max(self.key(enclosing[0] if enclosing else 0, name), 1)
 
-    def key(self, table_line: int, key: str) -> int:
+    def _end(self, table_line: int) -> int:
         following = [n for _, n in self.tables if n > table_line]
-        end = following[0] if following else len(self.lines) + 1
+        return following[0] if following else len(self.lines) + 1
+
+    def occurrence(self, table_line: int, reference: str, nth: int) -> int:
+        """The line of the `nth` quoted `reference` in the table at `table_line`, or the table's."""
+        quoted = re.compile(rf"[\"']{re.escape(reference)}[\"']")
+        hits = [n for n in range(table_line, self._end(table_line)) if quoted.search(self.lines[n - 1])]
+        return hits[nth] if nth < len(hits) else (hits[-1] if hits else table_line)
+
+    def key(self, table_line: int, key: str) -> int:
+        end = self._end(table_line)
         pattern = re.compile(rf"^\s*[\"']?{re.escape(key)}[\"']?\s*=")
         for number in range(table_line + 1, end):
             if pattern.match(self.lines[number - 1]):
@@ -170,22 +246,6 @@ def display_path(path: Path) -> str:
         return str(path.relative_to(Path.cwd()))
     except ValueError:
         return str(path)
-
-
-def discover(start: Path) -> Path:
-    for directory in (start, *start.parents):
-        candidate = directory / "dqguard.toml"
-        if candidate.is_file():
-            return candidate
-        pyproject = directory / "pyproject.toml"
-        if pyproject.is_file() and re.search(
-            r"^\s*\[\[?\s*tool\.dqguard[\].]", pyproject.read_text(errors="replace"), re.MULTILINE
-        ):
-            return pyproject
-    raise DqguardError(
-        f"no dqguard.toml, nor a pyproject.toml with [tool.dqguard], in {start} or its parents "
-        "(use --manifest PATH)"
-    )
 
 
 def load(path: Path) -> Manifest:
@@ -214,54 +274,77 @@ def load(path: Path) -> Manifest:
     def error(line: int, where: str, message: str) -> None:
         errors.append(f"{shown}:{line}: {where}{message}")
 
+    def check(raw: dict[str, Any], allowed: tuple[str, ...], line_of: Callable[[str], int],
+              label: str) -> tuple[dict[str, Any], bool]:
+        """`raw`'s case keys, validated; keys in `allowed` but not case keys are the caller's."""
+        values: dict[str, Any] = {}
+        bad = False
+        for key, value in raw.items():
+            line = line_of(key)
+            if key not in allowed:
+                error(line, label, f"unknown key '{key}' (allowed: {', '.join(allowed)})")
+                bad = True
+            elif key in _KEYS:
+                try:
+                    values[key] = _KEYS[key](value)
+                except Said as exc:
+                    error(line, label, f"key '{key}' {exc}")
+                    bad = True
+                except ValueError as exc:
+                    error(line, label, f"key '{key}' {exc}, got {value!r}")
+                    bad = True
+        return values, bad
+
     for key in table:
-        if key not in ("case", "defaults"):
-            error(lines.find(key), "",
-                  f"unknown key '{prefix}{key}' (expected '{prefix}case' or '{prefix}defaults')")
+        if key not in _TOP:
+            expected = ", ".join(f"'{prefix}{k}'" for k in _TOP)
+            error(lines.find(key), "", f"unknown key '{prefix}{key}' (expected one of {expected})")
+
+    base: dict[str, Any] = {}
+    raw_rules = table.get("rules", {})
+    rules_line = lines.table("rules")
+    if not isinstance(raw_rules, dict):
+        error(lines.find("rules"), "", f"'{prefix}rules' must be a table such as [{prefix}rules] "
+              'DQG002 = "error"')
+        raw_rules = {}
+    levels = {}
+    for code, level in raw_rules.items():
+        try:
+            levels[code] = rule_level(code, level)[1]
+        except ValueError as exc:
+            error(lines.key(rules_line, code), "rules: ", str(exc))
+    if levels:
+        base["rules"] = tuple(sorted(levels.items()))
 
     defaults_line = lines.table("defaults")
     defaults = table.get("defaults", {})
     if not isinstance(defaults, dict):
         error(1, "", f"'{prefix}defaults' must be a table")
         defaults = {}
-    checked_defaults: dict[str, Any] = {}
-    for key, value in defaults.items():
-        line = lines.key(defaults_line, key)
-        if key not in _KEYS or key in _NOT_DEFAULTS:
-            allowed = ", ".join(k for k in _KEYS if k not in _NOT_DEFAULTS)
-            error(line, "defaults: ", f"unknown key '{key}' (allowed: {allowed})")
-            continue
-        try:
-            checked_defaults[key] = _KEYS[key](value)
-        except ValueError as exc:
-            error(line, "defaults: ", f"key '{key}' {exc}, got {value!r}")
+    allowed = tuple(k for k in _KEYS if k not in _NOT_DEFAULTS)
+    checked_defaults, _ = check(defaults, allowed, functools.partial(lines.key, defaults_line), "defaults: ")
+    checked_defaults = merged(base, checked_defaults)
 
     raw_cases = table.get("case", [])
     if not isinstance(raw_cases, list) or not all(isinstance(c, dict) for c in raw_cases):
         error(1, "", f"'{prefix}case' must be an array of tables ([[{prefix}case]])")
         raw_cases = []
-    if not raw_cases and not errors:
-        error(1, "", f"no cases: add a [[{prefix}case]] table with name, model, inputs, quantizer")
+    raw_matrices = table.get("matrix", [])
+    if not isinstance(raw_matrices, list) or not all(isinstance(m, dict) for m in raw_matrices):
+        error(lines.find("matrix"), "", f"'{prefix}matrix' must be an array of tables ([[{prefix}matrix]])")
+        raw_matrices = []
+    if not raw_cases and not raw_matrices and not errors:
+        error(1, "", f"no cases: add a [[{prefix}case]] table with name, model, inputs, quantizer, or a "
+              f"[[{prefix}matrix]] with name, models, quantizers")
 
-    cases: list[Case] = []
+    found: list[tuple[int, Case]] = []  # (line of the table it came from, case)
     seen: dict[str, int] = {}
     for index, raw in enumerate(raw_cases):
         case_line = lines.table("case", index)
         label = f"case '{raw['name']}': " if isinstance(raw.get("name"), str) else f"case #{index + 1}: "
-        values: dict[str, Any] = dict(checked_defaults)
-        bad = False
-        for key, value in raw.items():
-            line = lines.key(case_line, key)
-            if key not in _KEYS:
-                error(line, label, f"unknown key '{key}' (allowed: {', '.join(_KEYS)})")
-                bad = True
-                continue
-            try:
-                values[key] = _KEYS[key](value)
-            except ValueError as exc:
-                error(line, label, f"key '{key}' {exc}, got {value!r}")
-                bad = True
-        missing = [key for key in _REQUIRED if key not in values and key not in raw]
+        values, bad = check(raw, tuple(_KEYS), functools.partial(lines.key, case_line), label)
+        values = merged(checked_defaults, values)
+        missing = [key for key in REQUIRED if key not in values and key not in raw]
         if missing:
             error(case_line, label, f"missing required key {', '.join(repr(k) for k in missing)}")
             bad = True
@@ -272,7 +355,24 @@ def load(path: Path) -> Manifest:
                 bad = True
             seen.setdefault(name, case_line)
         if not bad:
-            cases.append(Case(line=case_line, **values))
+            found.append((case_line, Case(line=case_line, **values)))
+
+    for index, raw in enumerate(raw_matrices):
+        matrix_line = lines.table("matrix", index)
+        pairs = matrix.expand(
+            raw, index + 1, matrix_line, functools.partial(lines.key, matrix_line),
+            functools.partial(lines.occurrence, matrix_line),
+            tuple(_KEYS), REQUIRED, lambda key: key in checked_defaults, _ref, check, error)
+        for pair in pairs:
+            if pair.name in seen:
+                error(matrix_line, f"matrix '{raw['name']}': ",
+                      f"expands to the case name '{pair.name}' twice (first at line {seen[pair.name]}): "
+                      "give its models or quantizers distinct labels")
+                continue
+            seen[pair.name] = matrix_line
+            found.append((matrix_line, Case(name=pair.name, line=pair.line,
+                                            **merged(checked_defaults, *pair.layers))))
+    cases = [case for _, case in sorted(found, key=lambda item: item[0])]
     if errors:
         raise DqguardError("invalid manifest:\n" + "\n".join(f"  {e}" for e in errors))
     return Manifest(path=path, root=path.parent, cases=tuple(cases))

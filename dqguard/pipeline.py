@@ -27,6 +27,7 @@ from dqguard.locate import user_frame
 from dqguard.manifest import Case
 from dqguard.phases import StepFailed, Steps
 from dqguard.records import CaseResult, Finding, status_of
+from dqguard.specs import InlineInputs
 from dqguard.structural import use_minmax_qparams
 
 # What torch imports lazily on a first export, prepare and convert (about 400 modules). Imported
@@ -67,7 +68,9 @@ class Exported:
             return copy.deepcopy(self.module), copy.deepcopy(self.example)
 
 
-def load_inputs(reference: str) -> Example:
+def load_inputs(reference: str | InlineInputs) -> Example:
+    if isinstance(reference, InlineInputs):
+        return examples.generate(reference)
     value = references.resolve(reference)
     if callable(value) and not isinstance(value, torch.Tensor):
         value = value()

@@ -3,7 +3,7 @@
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
-from dqguard.rules import CASE_ERRORS
+from dqguard.rules import CASE_ERRORS, RULES
 
 
 class NodeRef(NamedTuple):
@@ -24,6 +24,10 @@ class Finding(NamedTuple):
     users: tuple[NodeRef, ...] = ()
     producer: NodeRef | None = None
     detail: str | None = None  # multi-line text (a traceback, a stderr tail), never on one line
+    severity: str | None = None  # "error" | "warning" as the manifest's [rules] set it; None: the rule's
+    baselined: bool = False  # in the baseline (dqguard.baseline): reported, never failing
+    # (node name, "[1, 16] float32") for the producer, the dequantize and its users, where known
+    shapes: tuple[tuple[str, str], ...] = ()
 
 
 class CaseResult(NamedTuple):
@@ -37,9 +41,22 @@ class CaseResult(NamedTuple):
     cached: bool = False
 
 
+class Gone(NamedTuple):
+    """A baseline entry no finding matched: fixed, so the baseline can shrink."""
+
+    case: str
+    rule: str
+    fingerprint: str
+    message: str
+    path: str
+    line: int
+
+
 class ScanResult(NamedTuple):
-    manifest: str  # the manifest's path as shown to the user
+    manifest: str  # the manifest's path as shown to the user (several: comma-separated)
     cases: tuple[CaseResult, ...]
+    baseline: str | None = None  # the baseline file the scan compared against, as shown
+    gone: tuple[Gone, ...] = ()
 
 
 def is_case_error(finding: Finding) -> bool:
@@ -47,10 +64,15 @@ def is_case_error(finding: Finding) -> bool:
     return finding.rule in CASE_ERRORS
 
 
+def severity_of(finding: Finding) -> str:
+    return finding.severity or RULES[finding.rule].severity
+
+
 def status_of(findings: tuple[Finding, ...]) -> str:
+    """A case with only baselined findings is "ok": nothing new to fix."""
     if any(is_case_error(f) for f in findings):
         return "error"
-    return "findings" if findings else "ok"
+    return "findings" if any(not f.baselined for f in findings) else "ok"
 
 
 def _node_to_json(ref: NodeRef | None) -> dict[str, Any] | None:
@@ -65,12 +87,15 @@ def finding_to_json(finding: Finding) -> dict[str, Any]:
     data = finding._asdict()
     data["users"] = [_node_to_json(u) for u in finding.users]
     data["producer"] = _node_to_json(finding.producer)
+    data["shapes"] = [list(pair) for pair in finding.shapes]
     return data
 
 
 def finding_from_json(data: dict[str, Any]) -> Finding:
     users = tuple(NodeRef(**u) for u in data["users"])
-    return Finding(**{**data, "users": users, "producer": _node_from_json(data["producer"])})
+    shapes = tuple((name, value) for name, value in data.get("shapes", ()))
+    producer = _node_from_json(data["producer"])
+    return Finding(**{**data, "users": users, "producer": producer, "shapes": shapes})
 
 
 def case_to_json(result: CaseResult) -> dict[str, Any]:

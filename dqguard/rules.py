@@ -86,3 +86,6 @@ RULES: dict[str, Rule] = {rule.code: rule for rule in _ALL}
 # one checked.
 CASE_ERRORS = frozenset(code for code in RULES if code.startswith("DQG9"))
 IGNORABLE = [code for code in RULES if code not in CASE_ERRORS]
+# What `[rules]` may set a rule to, and what `--fail-on` may name.
+LEVELS = ("error", "warning", "off")
+FAIL_ON = ("error", "warning", "never")

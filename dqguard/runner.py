@@ -23,11 +23,11 @@ import time
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from dqguard.errors import DqguardError
 from dqguard.locate import user_frame
-from dqguard.manifest import Case, export_key
+from dqguard.manifest import Case, case_to_json, export_key
 from dqguard.records import CaseResult, Finding, case_from_json
 
 _POLL_S = 0.1
@@ -240,17 +240,26 @@ def worker_env(workers: int) -> dict[str, str]:
     return env
 
 
-def plan(cases: list[Case], workers: int) -> list[list[int]]:
+class Place(NamedTuple):
+    """Where a case comes from: its project's root and the manifest's root-relative path."""
+
+    root: Path
+    manifest: str
+
+
+def plan(cases: list[Case], workers: int, places: list[Place] | None = None) -> list[list[int]]:
     """Jobs: the indices of cases that share an export, in manifest order of their first case.
 
     A job's cases run one after another in one process, so when there are fewer jobs than
     workers the largest are split in halves until every worker has one (or every job is a single
     case): sharing an export must never leave a CPU idle. Deterministic for a given manifest and
-    `workers`; the verdicts do not depend on it.
+    `workers`; the verdicts do not depend on it. Cases of different projects (`places`) never
+    share a job: the same reference names different code under different roots.
     """
     groups: dict[tuple[object, ...], list[int]] = {}
     for index, case in enumerate(cases):
-        groups.setdefault(export_key(case), []).append(index)
+        place = places[index] if places else None
+        groups.setdefault((place, *export_key(case)), []).append(index)
     jobs = list(groups.values())
     while len(jobs) < workers and any(len(job) > 1 for job in jobs):
         largest = max(range(len(jobs)), key=lambda i: len(jobs[i]))
@@ -269,20 +278,24 @@ def run(
     timeout: float | None = None,
     progress: Progress | None = None,
     worker: str = "dqguard.worker",
+    places: list[Place] | None = None,
 ) -> list[CaseResult]:
     """Run `cases` on up to `jobs` workers; `manifest` is the manifest's root-relative path.
 
-    `worker` is the module the workers run: dqguard's own, or a test harness's that wraps it.
+    `places` gives each case its own project (a monorepo's manifests share one pool); without it
+    every case is of `root`'s. `worker` is the module the workers run: dqguard's own, or a test
+    harness's that wraps it.
     """
-    return _Pool(cases, root, manifest, jobs, exact_qparams, timeout, progress, worker).run()
+    where = places or [Place(root, manifest)] * len(cases)
+    return _Pool(cases, where, jobs, exact_qparams, timeout, progress, worker).run()
 
 
 class _Pool:
-    def __init__(self, cases: list[Case], root: Path, manifest: str, jobs: int, exact_qparams: bool,
+    def __init__(self, cases: list[Case], places: list[Place], jobs: int, exact_qparams: bool,
                  timeout: float | None, progress: Progress | None, worker: str) -> None:
-        self.cases, self.root, self.manifest, self.worker = cases, root, manifest, worker
+        self.cases, self.places, self.worker = cases, places, worker
         self.jobs, self.exact_qparams, self.timeout, self.progress = jobs, exact_qparams, timeout, progress
-        self.pending: deque[list[int]] = deque(plan(cases, jobs))
+        self.pending: deque[list[int]] = deque(plan(cases, jobs, places))
         self.results: dict[int, CaseResult] = {}
         self.workers: list[_Worker] = []
         self.selector = selectors.DefaultSelector()
@@ -316,7 +329,7 @@ class _Pool:
             self._cannot_start(self.start_failure, self.start_detail or "")  # what a dead worker left
         busy = sum(w.job is not None for w in self.workers)
         while self.start_failure is None and len(self.workers) < min(self.jobs, len(self.pending) + busy):
-            worker = _Worker(self.root, self.env, self.worker)
+            worker = _Worker(self.places[0].root if self.places else Path.cwd(), self.env, self.worker)
             self.workers.append(worker)
             self.selector.register(worker.stdout, selectors.EVENT_READ, worker)
 
@@ -324,8 +337,9 @@ class _Pool:
         for worker in self.workers:
             if worker.ready and worker.job is None and self.pending and not worker.eof:
                 job = self.pending.popleft()
-                payload = {"job": self.next_job, "root": str(self.root), "manifest": self.manifest,
-                           "cases": [self.cases[i]._asdict() for i in job],
+                place = self.places[job[0]]
+                payload = {"job": self.next_job, "root": str(place.root), "manifest": place.manifest,
+                           "cases": [case_to_json(self.cases[i]) for i in job],
                            "exact_qparams": self.exact_qparams}
                 self.next_job += 1
                 try:
@@ -369,11 +383,11 @@ class _Pool:
         if case is None:  # it died before it began a case: the first one pays, or it loops forever
             case = self.cases[job[0]]
             worker.begin(case, self.limit(case))
-        site, detail = _where(worker, self.root)
+        site, detail = _where(worker, self.places[job[0]].root)
         phase = worker.phase
         worker.enter("end")
         rule, message = worker.kill_reason or ("DQG902", _crash_message(code, phase, site, detail))
-        self.results[job[0]] = _failure(case, self.manifest, rule, message,
+        self.results[job[0]] = _failure(case, self.places[job[0]].manifest, rule, message,
                                         time.monotonic() - worker.started, worker.phases, detail)
         if job[1:]:
             self.pending.appendleft(job[1:])
@@ -386,7 +400,8 @@ class _Pool:
         while self.pending:
             for index in self.pending.popleft():
                 case = self.cases[index]
-                self.results[index] = _failure(case, self.manifest, "DQG902", message, 0.0, {}, tail or None)
+                self.results[index] = _failure(case, self.places[index].manifest, "DQG902", message, 0.0, {},
+                                               tail or None)
 
     def _enforce_limits(self) -> None:
         now = time.monotonic()
@@ -403,7 +418,7 @@ class _Pool:
                 continue
             if now > worker.deadline:
                 worker.dump_stacks()
-                site, _ = _where(worker, self.root)
+                site, _ = _where(worker, self.places[worker.job[0]].root if worker.job else Path.cwd())
                 limit = self.limit(case)
                 worker.stop_case("DQG901", f"timed out after {limit:g} s during {worker.phase}{site}")
             elif case.memory is not None and worker.child is not None:

@@ -8,13 +8,22 @@ import time
 from pathlib import Path
 from typing import NamedTuple
 
+from dqguard import baseline, projects, runner
 from dqguard import cache as cache_module
 from dqguard import manifest as manifest_module
-from dqguard import runner
 from dqguard.cache import DIRECTORY_NAME, Cache
 from dqguard.errors import EXIT_CLEAN, EXIT_FINDINGS, DqguardError
 from dqguard.manifest import Case
-from dqguard.records import CaseResult, Finding, NodeRef, ScanResult, status_of
+from dqguard.records import (
+    CaseResult,
+    Finding,
+    Gone,
+    NodeRef,
+    ScanResult,
+    is_case_error,
+    severity_of,
+    status_of,
+)
 from dqguard.report import FORMATS, outputs
 from dqguard.report.style import Style
 
@@ -42,6 +51,11 @@ class ScanOptions(NamedTuple):
     docker: bool = False  # re-run the scan inside `image` (dqguard.docker)
     image: str | None = None
     torch: str | None = None  # the torch line whose image --docker runs (dqguard.lines)
+    paths: tuple[Path, ...] = ()  # directories whose manifests to scan (dqguard.projects)
+    exclude: tuple[str, ...] = ()
+    fail_on: str = "warning"  # "error" | "warning" | "never" (case errors always fail)
+    baseline: Path | None = None  # one baseline file instead of each manifest's
+    no_baseline: bool = False
 
 
 def in_shard(name: str, shard: tuple[int, int]) -> bool:
@@ -51,14 +65,22 @@ def in_shard(name: str, shard: tuple[int, int]) -> bool:
 
 
 def select(cases: tuple[Case, ...], options: ScanOptions) -> list[Case]:
-    chosen = list(cases)
+    return [case for _, case in select_in([projects.Project(manifest_module.Manifest(
+        Path("dqguard.toml"), Path("."), cases), "")], options)]
+
+
+def select_in(found: list[projects.Project], options: ScanOptions) -> list[tuple[projects.Project, Case]]:
+    """The cases `--case` and `--shard` choose, matched by their names in this scan."""
+    chosen = [(project, case) for project in found for case in project.manifest.cases]
     if options.cases:
-        unmatched = [p for p in options.cases if not any(fnmatch.fnmatchcase(c.name, p) for c in cases)]
+        names = [project.qualified(case.name) for project, case in chosen]
+        unmatched = [p for p in options.cases if not any(fnmatch.fnmatchcase(n, p) for n in names)]
         if unmatched:
             raise DqguardError(f"--case {unmatched[0]!r} matches no case in the manifest")
-        chosen = [c for c in chosen if any(fnmatch.fnmatchcase(c.name, p) for p in options.cases)]
+        chosen = [(project, case) for (project, case), name in zip(chosen, names, strict=True)
+                  if any(fnmatch.fnmatchcase(name, p) for p in options.cases)]
     if options.shard:
-        chosen = [c for c in chosen if in_shard(c.name, options.shard)]
+        chosen = [(p, c) for p, c in chosen if in_shard(p.qualified(c.name), options.shard)]
     return chosen
 
 
@@ -105,8 +127,14 @@ def _progress_printer() -> runner.Progress:
     return show
 
 
-def exit_code(result: ScanResult) -> int:
-    return EXIT_FINDINGS if any(c.status != "ok" for c in result.cases) else EXIT_CLEAN
+def exit_code(result: ScanResult, fail_on: str = "warning") -> int:
+    """Case errors always fail; new findings fail at or above `fail_on`; baselined ones never."""
+    failing = {"warning": ("error", "warning"), "error": ("error",), "never": ()}[fail_on]
+    for case in result.cases:
+        for finding in case.findings:
+            if is_case_error(finding) or (not finding.baselined and severity_of(finding) in failing):
+                return EXIT_FINDINGS
+    return EXIT_CLEAN
 
 
 def _cache(options: ScanOptions, root: Path) -> Cache | None:
@@ -140,9 +168,72 @@ def memory_warning(cases: list[Case], supported: bool) -> str | None:
             f"{', '.join(limited)}\n")
 
 
-def _without_ignored(result: CaseResult, ignore: tuple[str, ...]) -> CaseResult:
-    findings = tuple(f for f in result.findings if f.rule not in ignore)
+class Checked(NamedTuple):
+    project: projects.Project
+    case: Case
+    result: CaseResult
+
+
+def run_cases(options: ScanOptions) -> list[Checked]:
+    """Every selected case of every project, from the cache or run, in manifest order."""
+    found = projects.load(options.manifest, options.paths, options.exclude)
+    chosen = select_in(found, options)
+    caches = {p.manifest.root: _cache(options, p.manifest.root) for p, _ in chosen}
+    env = cache_module.environment() if any(caches.values()) else {}
+    fingerprints = {root: cache_module.Fingerprints(root) for root in caches}
+
+    keys = [cache_module.case_key(case, options.exact_qparams, env) for _, case in chosen]
+    results: list[CaseResult | None] = []
+    for (project, case), key in zip(chosen, keys, strict=True):
+        root = project.manifest.root
+        cache = caches[root]
+        results.append(None if cache is None else
+                       _cached(cache, case, key, fingerprints[root], project.manifest_path))
+    to_run = [index for index, result in enumerate(results) if result is None]
+
+    warning = memory_warning([chosen[i][1] for i in to_run], runner.MEMORY_LIMITS)
+    if warning:
+        sys.stderr.write(warning)
+    progress = _progress_printer() if options.progress and to_run else None
+    places = [runner.Place(chosen[i][0].manifest.root, chosen[i][0].manifest_path) for i in to_run]
+    fresh = runner.run(
+        [chosen[i][1] for i in to_run],
+        places[0].root if places else Path.cwd(),
+        places[0].manifest if places else "",
+        jobs=options.jobs or runner.available_cpus(),
+        exact_qparams=options.exact_qparams,
+        timeout=options.timeout,
+        progress=progress,
+        places=places,
+    )
+    if progress is not None:
+        sys.stderr.write("\r\033[K")
+    unwritable: list[Path] = []
+    for index, result in zip(to_run, fresh, strict=True):
+        results[index] = result
+        cache = caches[chosen[index][0].manifest.root]
+        if cache and result.status != "error" and not cache.write(keys[index], result) \
+                and cache.directory not in unwritable:
+            unwritable.append(cache.directory)
+    for directory in unwritable:
+        sys.stderr.write(f"dqguard: warning: cannot write the cache in {directory}\n")
+    return [Checked(project, case, result) for (project, case), result in zip(chosen, results, strict=True)
+            if result is not None]
+
+
+def leveled(result: CaseResult, case: Case, ignore: tuple[str, ...]) -> CaseResult:
+    """The case's findings at the severities its `[rules]` set; "off" and ignored ones dropped."""
+    levels = dict(case.rules)
+    findings = tuple(
+        f if f.rule not in levels else f._replace(severity=levels[f.rule])
+        for f in result.findings
+        if f.rule not in ignore and levels.get(f.rule) != "off"
+    )
     return result._replace(findings=findings, status=status_of(findings))
+
+
+def _baselined(result: CaseResult) -> CaseResult:
+    return result._replace(status=status_of(result.findings))
 
 
 def execute(options: ScanOptions) -> int:
@@ -150,54 +241,69 @@ def execute(options: ScanOptions) -> int:
         from dqguard import docker  # imports this module
 
         return docker.execute(options)
-    manifest_path = options.manifest or manifest_module.discover(Path.cwd())
-    manifest = manifest_module.load(manifest_path)
-    root = manifest.root
-    cases = select(manifest.cases, options)
-    manifest_rel = manifest.path.relative_to(root).as_posix()
-    cache = _cache(options, root)
-    env = cache_module.environment() if cache else {}
-    fingerprints = cache_module.Fingerprints(root)
-
-    keys = [cache_module.case_key(case, options.exact_qparams, env) for case in cases]
-    results = [
-        _cached(cache, case, key, fingerprints, manifest_rel) if cache else None
-        for case, key in zip(cases, keys, strict=True)
-    ]
-    to_run = [index for index, result in enumerate(results) if result is None]
-
-    warning = memory_warning([cases[i] for i in to_run], runner.MEMORY_LIMITS)
-    if warning:
-        sys.stderr.write(warning)
-    progress = _progress_printer() if options.progress and to_run else None
-    fresh = runner.run(
-        [cases[i] for i in to_run],
-        root,
-        manifest_rel,
-        jobs=options.jobs or runner.available_cpus(),
-        exact_qparams=options.exact_qparams,
-        timeout=options.timeout,
-        progress=progress,
-    )
-    if progress is not None:
-        sys.stderr.write("\r\033[K")
-    unwritable = False
-    for index, result in zip(to_run, fresh, strict=True):
-        results[index] = result
-        if cache and result.status != "error" and not cache.write(keys[index], result):
-            unwritable = True
-    if unwritable and cache:
-        sys.stderr.write(f"dqguard: warning: cannot write the cache in {cache.directory}\n")
-
-    checked = [
-        _without_ignored(result, cases[i].ignore + options.ignore)
-        for i, result in enumerate(results)
-        if result is not None
-    ]
-    prefix = os.path.relpath(root, display_base())
-    report = ScanResult(manifest=_rebase_path(manifest_rel, prefix), cases=tuple(rebase(checked, prefix)))
+    # Read first: a broken baseline should not cost a scan.
+    given = None if options.baseline is None or options.no_baseline else baseline.read(options.baseline)
+    checked = run_cases(options)
+    base = display_base()
+    by_project: dict[Path, list[CaseResult]] = {}
+    order: list[projects.Project] = []
+    for item in checked:
+        root = item.project.manifest.root
+        if root not in by_project:
+            by_project[root] = []
+            order.append(item.project)
+        by_project[root].append(leveled(item.result, item.case, item.case.ignore + options.ignore))
+    final: list[CaseResult] = []
+    gone: list[Gone] = []
+    shown_baseline: list[str] = []
+    for project in order:
+        results = by_project[project.manifest.root]
+        prefix = os.path.relpath(project.manifest.root, base)
+        if options.baseline is None and not options.no_baseline:
+            path = project.manifest.root / baseline.FILE_NAME
+            if path.is_file():
+                results, left = baseline.apply(results, baseline.read(path))
+                gone += [g._replace(case=project.qualified(g.case), path=_rebase_path(g.path, prefix))
+                         for g in left]
+                shown_baseline.append(_rebase_path(baseline.FILE_NAME, prefix))
+        final += [r._replace(name=project.qualified(r.name)) for r in rebase(results, prefix)]
+    if given is not None and options.baseline is not None:
+        final, left = baseline.apply(final, given)
+        gone += left
+        shown_baseline.append(manifest_module.display_path(options.baseline.resolve()))
+    final = [_baselined(r) for r in final]
+    manifests = ", ".join(dict.fromkeys(
+        _rebase_path(p.manifest_path, os.path.relpath(p.manifest.root, base)) for p in order))
+    if not order:  # nothing selected: still name what was read
+        manifests = ", ".join(manifest_module.display_path(p) for p in projects.find(
+            options.manifest, options.paths, options.exclude))
+    report = ScanResult(manifest=manifests, cases=tuple(final),
+                        baseline=", ".join(shown_baseline) or None, gone=tuple(gone))
     write_reports(report, options)
-    return exit_code(report)
+    return exit_code(report, options.fail_on)
+
+
+def write_baseline(options: ScanOptions, path: Path | None) -> int:
+    """`dqguard baseline`: every finding of a fresh scan, written down; 1 when a case failed."""
+    checked = run_cases(options)
+    failed = False
+    written: dict[Path, list[CaseResult]] = {}
+    for item in checked:
+        result = leveled(item.result, item.case, item.case.ignore)
+        for finding in result.findings:
+            if is_case_error(finding):
+                failed = True
+                sys.stderr.write(f"dqguard: {item.project.qualified(item.case.name)}: {finding.rule} "
+                                 f"{finding.message} (not baselined)\n")
+        if path is None:
+            written.setdefault(item.project.manifest.root / baseline.FILE_NAME, []).append(result)
+        else:
+            written.setdefault(path, []).append(result._replace(name=item.project.qualified(result.name)))
+    for target, results in written.items():
+        count = baseline.write(target, results)
+        sys.stderr.write(f"dqguard: wrote {manifest_module.display_path(target.resolve())} "
+                         f"({count} finding{'' if count == 1 else 's'})\n")
+    return EXIT_FINDINGS if failed else EXIT_CLEAN
 
 
 def write_reports(result: ScanResult, options: ScanOptions) -> None:

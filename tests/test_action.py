@@ -59,7 +59,7 @@ def test_action_yml_declares_exactly_the_inputs_the_entrypoint_reads() -> None:
     read = {field.replace("_", "-"): default for field, default in Inputs._field_defaults.items()}
     assert declared == read
     assert all(spec.get("description") for spec in _metadata()["inputs"].values())
-    assert set(FAIL_ON) == {"findings", "errors", "never"}
+    assert set(FAIL_ON) == {"findings", "errors", "never", "error", "warning"}
 
 
 def test_inputs_are_read_with_hyphens_kept() -> None:
@@ -89,10 +89,20 @@ def test_fail_on_never_reports_without_failing(tmp_path: Path) -> None:
     assert run.outputs["findings"] == "1"
 
 
+def test_fail_on_error_passes_a_warning_only_scan(tmp_path: Path) -> None:
+    workspace = copy_repo("action-shared", tmp_path)
+    run = run_action(workspace, tmp_path, poison=False, fail_on="error", args="--case qkv/xnnpack-dynamic")
+
+    assert run.returncode == 0, run.stderr
+    warnings = [c.properties["title"].split()[0] for c in commands(run.stdout) if c.name == "warning"]
+    assert warnings == ["DQG002"]
+
+
 @pytest.mark.parametrize(("inputs", "message"), [
     ({"working_directory": "models/missing"}, "input 'working-directory': no directory models/missing"),
     ({"manifest": "ml/dqguard.toml"}, "input 'manifest': no file ml/dqguard.toml"),
-    ({"fail_on": "warnings"}, "input 'fail-on': 'warnings' is not one of findings, errors, never"),
+    ({"fail_on": "warnings"},
+     "input 'fail-on': 'warnings' is not one of findings, errors, never, error, warning"),
     ({"format": "json:out.json, xml"}, "input 'format': 'xml' is not one of"),
     ({"args": "--case 'unclosed"}, "input 'args': No closing quotation"),
     ({"requirements": "requirements-models.txt"}, "input 'requirements': no file requirements-models.txt"),

@@ -198,6 +198,9 @@ FORWARDED: dict[str, Any] = {
     "exact_qparams": True,
     "summary": Path("summary.md"),
     "verbose": True,
+    "fail_on": "error",
+    "baseline": Path("accepted.json"),
+    "no_baseline": True,
 }
 
 

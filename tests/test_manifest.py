@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 
 from dqguard.errors import DqguardError
-from dqguard.manifest import Case, discover, load
+from dqguard.manifest import Case, load
+from dqguard.projects import discover
 
 CASE = """
 [[case]]
@@ -123,3 +124,35 @@ def test_pyproject_without_our_table_is_not_a_manifest(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text("[tool.ruff]\nline-length = 100\n")
     with pytest.raises(DqguardError, match=r"no dqguard\.toml"):
         discover(tmp_path)
+
+
+def test_rules_table_reaches_every_case_and_a_case_overrides_it(tmp_path: Path) -> None:
+    text = '[rules]\nDQG002 = "error"\nDQG001 = "warning"\n' + CASE + 'rules = { DQG002 = "off" }\n'
+    [case] = _load(tmp_path, text)
+    assert case.rules == (("DQG001", "warning"), ("DQG002", "off"))
+
+
+RULE_ERRORS = [
+    ('[rules]\nDQG900 = "off"\n' + CASE,
+     "dqguard.toml:2: rules: cannot set DQG900: a case error means the case was never checked, so it is "
+     "always "
+     "an error (fix the case or remove it)"),
+    ('[rules]\nDQG007 = "off"\n' + CASE,
+     "dqguard.toml:2: rules: names no rule: 'DQG007' (rules: DQG001, DQG002, DQG003)"),
+    ('[rules]\n\nDQG002 = "fatal"\n' + CASE,
+     "dqguard.toml:3: rules: DQG002 must be \"error\", \"warning\" or \"off\", got 'fatal'"),
+    ("rules = 3\n" + CASE,
+     "dqguard.toml:1: 'rules' must be a table such as [rules] DQG002 = \"error\""),
+    (CASE + 'rules = "off"\n',
+     "dqguard.toml:7: case 'a': key 'rules' must be a table such as { DQG002 = \"error\" }, got 'off'"),
+    (CASE + 'rules = { DQG901 = "warning" }\n',
+     "dqguard.toml:7: case 'a': key 'rules' cannot set DQG901: a case error means the case was never "
+     "checked"),
+    ('[defaults]\nrules = { DQG002 = "loud" }\n' + CASE,
+     "dqguard.toml:2: defaults: key 'rules' DQG002 must be \"error\", \"warning\" or \"off\", got 'loud'"),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), RULE_ERRORS)
+def test_rule_levels_are_checked_where_they_are_set(tmp_path: Path, text: str, expected: str) -> None:
+    assert expected in _error(tmp_path, text)

@@ -53,3 +53,19 @@ def test_every_line_has_its_pre_commit_pins() -> None:
     for line in LINES.values():
         assert f"[torch=={line.torch}, torchao=={line.torchao}]" in section
     assert "torch.ao quantizers only:      [torch==2.9.1]" in section
+
+
+def test_the_manifest_reference_names_every_key() -> None:
+    from dqguard import manifest, matrix, specs
+
+    section = _section("The manifest")
+    keys = [*manifest._KEYS, *matrix.OWN, *specs._KEYS, "label", "[defaults]", "[rules]"]
+    assert [key for key in keys if f"`{key}`" not in section and f"{key} =" not in section] == []
+    assert all(dtype in section for dtype in specs.DTYPES)
+
+
+def test_every_command_is_in_the_command_line_section() -> None:
+    from dqguard.cli import cli
+
+    section = _section("Command line")
+    assert [name for name in cli.commands if f"dqguard {name}" not in section] == []

@@ -19,7 +19,7 @@
 
 import secrets
 
-from dqguard.records import ScanResult
+from dqguard.records import ScanResult, severity_of
 from dqguard.report import text
 from dqguard.report.grouping import Group, grouped, in_workspace
 from dqguard.report.style import Style
@@ -47,9 +47,9 @@ def annotation(group: Group) -> str:
     label = "Case" if len(group.cases) == 1 else "Cases"
     message = f"{finding.message}\n{label}: {', '.join(group.cases)}\nFix: {rule.fix}"
     if not in_workspace(finding.path):
-        return command(rule.severity, f"{finding.path}:{finding.line}: {message}",
+        return command(severity_of(finding), f"{finding.path}:{finding.line}: {message}",
                        title=f"{rule.code} {rule.name}")
-    return command(rule.severity, message, file=finding.path, line=str(finding.line),
+    return command(severity_of(finding), message, file=finding.path, line=str(finding.line),
                    title=f"{rule.code} {rule.name}")
 
 
@@ -61,7 +61,7 @@ def _raw_block(title: str, raw: str, token: str) -> list[str]:
 def _overflow_notice(left_out: list[Group], style: Style) -> str:
     levels = {"error": 0, "warning": 0}
     for group in left_out:
-        levels[RULES[group.finding.rule].severity] += 1
+        levels[severity_of(group.finding)] += 1
     counted = " and ".join(text.plural(n, level) for level, n in levels.items() if n)
     places = ['the log above (group "dqguard: more findings")', *style.others]
     where = places[0] if len(places) == 1 else ", ".join(places[:-1]) + " and " + places[-1]
@@ -87,7 +87,7 @@ def lines(result: ScanResult, style: Style, token: str) -> list[str]:
     shown: dict[str, int] = {}
     out, left_out = [], []
     for group in grouped(result):
-        level = RULES[group.finding.rule].severity
+        level = severity_of(group.finding)
         if shown.get(level, 0) < LIMIT:
             shown[level] = shown.get(level, 0) + 1
             out.append(annotation(group))

@@ -9,8 +9,7 @@ manifest or the environment, not at a line of the model), errors before warnings
 import posixpath
 from typing import NamedTuple
 
-from dqguard.records import Finding, ScanResult, is_case_error
-from dqguard.rules import RULES
+from dqguard.records import Finding, ScanResult, is_case_error, severity_of
 
 
 class Group(NamedTuple):
@@ -19,13 +18,15 @@ class Group(NamedTuple):
 
 
 def _rank(finding: Finding) -> tuple[int, int]:
-    return (is_case_error(finding), RULES[finding.rule].severity != "error")
+    return (is_case_error(finding), severity_of(finding) != "error")
 
 
 def grouped(result: ScanResult) -> list[Group]:
     cases: dict[Finding, list[str]] = {}
     for case in result.cases:
         for finding in case.findings:
+            if finding.baselined:  # known and accepted: nothing to point a reviewer at
+                continue
             # A case error's traceback differs from case to case; what they share is not a place.
             key = finding if is_case_error(finding) else finding._replace(detail=None)
             names = cases.setdefault(key, [])
@@ -36,8 +37,8 @@ def grouped(result: ScanResult) -> list[Group]:
 
 
 def finding_count(result: ScanResult) -> int:
-    """Findings over all cases, a finding in two cases counting twice; case errors not counted."""
-    return sum(not is_case_error(f) for case in result.cases for f in case.findings)
+    """New findings over all cases, one in two cases counting twice; case errors, baselined not counted."""
+    return sum(not is_case_error(f) and not f.baselined for case in result.cases for f in case.findings)
 
 
 def in_workspace(path: str) -> bool:

@@ -8,9 +8,16 @@ import json
 from typing import Any
 
 from dqguard import __version__
-from dqguard.records import CaseResult, ScanResult, counts, finding_from_json, finding_to_json
+from dqguard.records import (
+    CaseResult,
+    Gone,
+    ScanResult,
+    counts,
+    finding_from_json,
+    finding_to_json,
+    severity_of,
+)
 from dqguard.report.style import Style
-from dqguard.rules import RULES
 
 VERSION = 1
 
@@ -21,7 +28,7 @@ def document(result: ScanResult) -> dict[str, Any]:
         findings = []
         for finding in case.findings:
             data = finding_to_json(finding)
-            data["severity"] = RULES[finding.rule].severity
+            data["severity"] = severity_of(finding)
             findings.append(data)
         cases.append({
             "name": case.name,
@@ -35,7 +42,9 @@ def document(result: ScanResult) -> dict[str, Any]:
         "version": VERSION,
         "tool": {"name": "dqguard", "version": __version__},
         "manifest": result.manifest,
+        "baseline": result.baseline,
         "cases": cases,
+        "gone": [gone._asdict() for gone in result.gone],
         "summary": counts(result),
     }
 
@@ -47,16 +56,14 @@ def result_from_document(data: dict[str, Any]) -> ScanResult:
             name=case["name"],
             status=case["status"],
             duration_s=case["duration_s"],
-            findings=tuple(
-                finding_from_json({k: v for k, v in f.items() if k != "severity"})
-                for f in case["findings"]
-            ),
+            findings=tuple(finding_from_json(f) for f in case["findings"]),
             phases=case["phases"],
             cached=case["cached"],
         )
         for case in data["cases"]
     )
-    return ScanResult(manifest=data["manifest"], cases=cases)
+    return ScanResult(manifest=data["manifest"], cases=cases, baseline=data.get("baseline"),
+                      gone=tuple(Gone(**gone) for gone in data.get("gone", ())))
 
 
 def dumps(data: Any) -> str:

@@ -42,7 +42,8 @@ def _testcase(parent: ET.Element, case: CaseResult, manifest: str) -> None:
     element = ET.SubElement(parent, "testcase", classname="dqguard", name=clean(case.name),
                             file=clean(manifest), time=f"{case.duration_s:.3f}")
     for finding in case.findings:
-        _problem(element, finding)
+        if not finding.baselined:  # accepted: the test passes
+            _problem(element, finding)
 
 
 def _inert(xml: str) -> str:

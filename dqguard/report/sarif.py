@@ -13,6 +13,8 @@
   in the file keeps the alert. Node names are stable as long as the model's graph is.
 - Case errors (DQG9xx) are results under their own rules at the case's manifest line, so a
   failed case is as visible as a finding; the traceback or stderr tail is in `properties.detail`.
+- Compared against a baseline (`dqguard.baseline`), every result has a `baselineState`: "new", or
+  "unchanged" for one the baseline holds (code scanning shows those as existing, not new, alerts).
 """
 
 import hashlib
@@ -20,7 +22,7 @@ from typing import Any
 from urllib.parse import quote
 
 from dqguard import __version__
-from dqguard.records import Finding, NodeRef, ScanResult, is_case_error
+from dqguard.records import Finding, NodeRef, ScanResult, is_case_error, severity_of
 from dqguard.report.json import dumps
 from dqguard.report.style import Style
 from dqguard.rules import RULES
@@ -85,17 +87,19 @@ def _related(finding: Finding) -> list[dict[str, Any]]:
     ]
 
 
-def result_of(finding: Finding, case: str) -> dict[str, Any]:
+def result_of(finding: Finding, case: str, baseline: bool = False) -> dict[str, Any]:
     rule = RULES[finding.rule]
     result: dict[str, Any] = {
         "ruleId": rule.code,
         "ruleIndex": _INDEX[rule.code],
-        "level": rule.severity,
+        "level": severity_of(finding),
         "message": {"text": f"{finding.message} [case: {case}]"},
         "locations": [_location(finding.path, finding.line)],
         "partialFingerprints": {"dqguard/v1": fingerprint(finding, case)},
         "properties": {"case": case},
     }
+    if baseline:  # compared against a baseline: say which results it already held
+        result["baselineState"] = "unchanged" if finding.baselined else "new"
     related = _related(finding)
     if related:
         result["relatedLocations"] = related
@@ -116,7 +120,8 @@ def document(result: ScanResult) -> dict[str, Any]:
                 "informationUri": INFORMATION_URI,
                 "rules": [_rule(code) for code in RULES],
             }},
-            "results": [result_of(f, case.name) for case in result.cases for f in case.findings],
+            "results": [result_of(f, case.name, result.baseline is not None)
+                        for case in result.cases for f in case.findings],
         }],
     }
 

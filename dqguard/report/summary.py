@@ -20,7 +20,7 @@
 import html
 import re
 
-from dqguard.records import Finding, NodeRef, ScanResult, is_case_error
+from dqguard.records import Finding, NodeRef, ScanResult, is_case_error, severity_of
 from dqguard.report import text
 from dqguard.report.grouping import Group, grouped
 from dqguard.report.style import Style
@@ -70,20 +70,27 @@ def _where(ref: NodeRef) -> str:
 def flowchart(finding: Finding) -> str:
     """The shared dequantize and its neighbourhood as a ```mermaid block."""
     lines = ["```mermaid", "flowchart LR"]
+    shapes = dict(finding.shapes)
+
+    def shaped(ref: NodeRef) -> tuple[str, ...]:
+        return (shapes[ref.node],) if ref.node in shapes else ()
+
     producer = finding.producer
     if producer is not None:
         where = () if producer.path is None else (_where(producer),)
-        lines.append(f"  p[{mermaid_label(_name(producer), *where)}]")
+        lines.append(f"  p[{mermaid_label(_name(producer), *shaped(producer), *where)}]")
     quantize = "choose_qparams, quantize" if finding.rule == "DQG002" else "quantize"
     lines.append(f"  q[{mermaid_label(quantize)}]")
     if producer is not None:
         lines.append("  p --> q")
     users = finding.users
-    shared = mermaid_label(finding.dequantize or "dequantize", f"shared by {len(users)} ops")
+    dequantize = finding.dequantize or "dequantize"
+    shared = mermaid_label(dequantize, *((shapes[dequantize],) if dequantize in shapes else ()),
+                           f"shared by {len(users)} ops")
     lines += [f"  d[{shared}]", "  q --> d"]
     shown = users if len(users) <= FAN_OUT else users[:FAN_OUT]
     for index, user in enumerate(shown):
-        lines.append(f"  d --> u{index}[{mermaid_label(_name(user), _where(user))}]")
+        lines.append(f"  d --> u{index}[{mermaid_label(_name(user), *shaped(user), _where(user))}]")
     rest = users[len(shown):]
     if rest:
         places = list(dict.fromkeys(_where(u) for u in rest))
@@ -103,7 +110,7 @@ def _cases(names: tuple[str, ...]) -> str:
 def _icon(finding: Finding) -> str:
     if is_case_error(finding):
         return "💥"
-    return "❌" if RULES[finding.rule].severity == "error" else "⚠️"
+    return "❌" if severity_of(finding) == "error" else "⚠️"
 
 
 def _pre(raw: str) -> str:
@@ -136,16 +143,18 @@ def section(group: Group) -> str:
 
 
 def _findings_cell(findings: tuple[Finding, ...]) -> str:
-    if not findings:
-        return "0"
-    codes = list(dict.fromkeys(f.rule for f in findings))
-    return f"{len(findings)}: {', '.join(codes)}"
+    new = [f for f in findings if not f.baselined]
+    baselined = f" (+{len(findings) - len(new)} baselined)" if len(new) < len(findings) else ""
+    if not new:
+        return f"0{baselined}"
+    codes = list(dict.fromkeys(f.rule for f in new))
+    return f"{len(new)}: {', '.join(codes)}{baselined}"
 
 
 def _status(findings: tuple[Finding, ...], status: str) -> str:
     if status in _STATUS:
         return _STATUS[status]
-    worst = "error" if any(RULES[f.rule].severity == "error" for f in findings) else "warning"
+    worst = "error" if any(severity_of(f) == "error" for f in findings if not f.baselined) else "warning"
     return "❌ findings" if worst == "error" else "⚠️ findings"
 
 

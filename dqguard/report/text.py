@@ -5,10 +5,9 @@ user, a model or an exception controls goes through `logsafe.escape`: one findin
 no line can be read as a workflow command. `logsafe.unescape` gives the original text back.
 """
 
-from dqguard.records import Finding, ScanResult, counts
+from dqguard.records import Finding, ScanResult, counts, severity_of
 from dqguard.report import logsafe
 from dqguard.report.style import Style
-from dqguard.rules import RULES
 
 _RED, _YELLOW, _BOLD, _DIM, _RESET = "\033[31m", "\033[33m", "\033[1m", "\033[2m", "\033[0m"
 
@@ -26,14 +25,20 @@ def summary_line(result: ScanResult) -> str:
     cached = sum(case.cached for case in result.cases)
     if cached:
         parts.append(f"{cached} cached")
-    return ", ".join(parts)
+    baselined = sum(f.baselined for case in result.cases for f in case.findings)
+    if baselined:
+        parts.append(f"{plural(baselined, 'baselined finding')} not shown")
+    if result.gone:
+        parts.append(f"{plural(len(result.gone), 'baseline entry')} fixed (run `dqguard baseline` to drop "
+                     f"{'it' if len(result.gone) == 1 else 'them'})")
+    return ", ".join(parts).replace("entrys", "entries")
 
 
 def finding_line(finding: Finding, case: str, color: bool = False) -> str:
     def paint(code: str, value: str) -> str:
         return f"{code}{value}{_RESET}" if color else value
 
-    severity = RULES[finding.rule].severity
+    severity = severity_of(finding)
     code = paint(_RED if severity == "error" else _YELLOW, finding.rule)
     where = paint(_BOLD, f"{logsafe.escape(finding.path, line_start=True)}:{finding.line}:")
     tag = paint(_DIM, f"[{logsafe.escape(case)}]")
@@ -43,7 +48,7 @@ def finding_line(finding: Finding, case: str, color: bool = False) -> str:
 def render(result: ScanResult, style: Style) -> str:
     lines = []
     for case in result.cases:
-        for finding in case.findings:
+        for finding in (f for f in case.findings if not f.baselined):
             lines.append(finding_line(finding, case.name, style.color))
             if style.verbose and finding.detail:
                 lines.extend("    " + logsafe.escape(line, line_start=True)
@@ -54,5 +59,8 @@ def render(result: ScanResult, style: Style) -> str:
                       f"{case.duration_s:.2f}s{' (cached)' if case.cached else ''}"
                       + (f" ({phases})" if phases else ""))
             lines.append(f"{_DIM}{status}{_RESET}" if style.color else status)
+    for gone in result.gone if style.verbose else ():
+        lines.append(f"  fixed: {logsafe.escape(gone.path)}:{gone.line}: {gone.rule} "
+                     f"{logsafe.escape(gone.message)} [{logsafe.escape(gone.case)}]")
     lines.append(summary_line(result))
     return "\n".join(lines) + "\n"
