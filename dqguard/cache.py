@@ -31,7 +31,7 @@ from dqguard.dependencies import fingerprint
 from dqguard.manifest import Case
 from dqguard.records import CaseResult, case_from_json, case_to_json
 
-FORMAT = 2
+FORMAT = 3  # 3: node references carry module and library frames
 DIRECTORY_NAME = ".dqguard_cache"
 
 
