@@ -31,7 +31,7 @@ from dqguard.dependencies import fingerprint
 from dqguard.manifest import Case
 from dqguard.records import CaseResult, case_from_json, case_to_json
 
-FORMAT = 3  # 3: findings carry shapes
+FORMAT = 4  # 3: findings carry shapes; 4: node references carry module and library frames
 DIRECTORY_NAME = ".dqguard_cache"
 
 
@@ -56,7 +56,8 @@ def case_key(case: Case, exact_qparams: bool, env: Mapping[str, Any]) -> dict[st
     for unrelated in ("line", "timeout", "memory", "ignore", "rules"):
         del entry[unrelated]
     entry["exact_qparams"] = case.exact_qparams or exact_qparams
-    return {"format": FORMAT, "case": entry, "environment": dict(env)}
+    # As an entry reads it back: JSON has lists where the case has tuples (dynamic_shapes).
+    return json.loads(json.dumps({"format": FORMAT, "case": entry, "environment": dict(env)}))  # type: ignore[no-any-return]
 
 
 class Fingerprints:

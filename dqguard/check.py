@@ -36,7 +36,7 @@ from typing import Any
 
 import torch
 
-from dqguard.locate import user_frame
+from dqguard.locate import library_frame, user_frame
 from dqguard.records import Finding, NodeRef
 
 DEQUANTIZE_OPS = frozenset({
@@ -142,10 +142,22 @@ def _describe(node: torch.fx.Node) -> str:
     return getattr(node.target, "__name__", str(node.target))
 
 
+def _module(node: torch.fx.Node) -> str | None:
+    # An ordered map of the modules the call went through, outermost first: (path, type) each.
+    stack: Any = node.meta.get("nn_module_stack") or {}
+    entries = list(stack.values())
+    path = entries[-1][0] if entries else ""
+    return path if isinstance(path, str) and path else None
+
+
 def _ref(node: torch.fx.Node, root: Path) -> NodeRef:
-    frame = user_frame(node.meta.get("stack_trace"), root)
+    trace = node.meta.get("stack_trace")
+    frame = user_frame(trace, root)
     path, line = frame if frame else (None, None)
-    return NodeRef(node=node.name, target=_describe(node), path=path, line=line)
+    library = library_frame(trace, root)
+    library_path, library_line = library if library else (None, None)
+    return NodeRef(node=node.name, target=_describe(node), path=path, line=line, module=_module(node),
+                   library_path=library_path, library_line=library_line)
 
 
 def _producer(dequantize: torch.fx.Node) -> torch.fx.Node | None:
@@ -178,7 +190,25 @@ def _shapes(nodes: list[torch.fx.Node]) -> tuple[tuple[str, str], ...]:
 
 
 def _where(ref: NodeRef) -> str:
-    return f"{ref.node} at line {ref.line}" if ref.line is not None else ref.node
+    if ref.line is not None:
+        return f"{ref.node} at line {ref.line}"
+    return ref.module or ref.node
+
+
+def _listed(refs: list[NodeRef]) -> str:
+    """Refs for a message; a module path under the same parent as the one before it is shortened
+    (`layers.0.attention.q_proj, ...k_proj, ...v_proj`)."""
+    shown, parent = [], None
+    for ref in refs:
+        where = _where(ref)
+        if ref.line is None and ref.module is not None:
+            head, _, leaf = ref.module.rpartition(".")
+            where = f"...{leaf}" if head and head == parent else ref.module
+            parent = head
+        else:
+            parent = None
+        shown.append(where)
+    return ", ".join(shown)
 
 
 def _plural(count: int, word: str) -> str:
@@ -233,9 +263,9 @@ def _shared(nodes: list[torch.fx.Node], root: Path, fallback: tuple[str, int]) -
         if primary is not None and primary.path is not None and primary.line is not None:
             path, line = primary.path, primary.line
         message = (f"{node.name} is shared by {_plural(len(quantized), 'quantized op')} "
-                   f"({', '.join(_where(r) for r in quantized_refs)})")
+                   f"({_listed(quantized_refs)})")
         if others:
-            message += f" and {_plural(len(others), 'other user')} ({', '.join(_where(r) for r in others)})"
+            message += f" and {_plural(len(others), 'other user')} ({_listed(others)})"
         if producer is not None:
             message += f"; it dequantizes {_where(producer)}"
         reason = why_shared(node)

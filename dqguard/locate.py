@@ -19,6 +19,9 @@ from pathlib import Path
 
 _FRAME = re.compile(r'^\s*File "(?P<path>[^"]+)", line (?P<line>\d+)', re.MULTILINE)
 _PACKAGE_DIR = Path(__file__).resolve().parent
+# The framework whose frames end every traced call (`nn.Linear.forward` calling `F.linear`): never
+# the library frame a reader wants, which is the call into it.
+_FRAMEWORK = ("torch",)
 
 
 @functools.cache
@@ -48,6 +51,36 @@ def is_user_file(file: str) -> bool:
     """
     path = Path(file).resolve()
     return installed_dir(path) is None and not path.is_relative_to(_PACKAGE_DIR)
+
+
+@functools.cache
+def _stdlib_dirs() -> tuple[Path, ...]:
+    paths = sysconfig.get_paths()
+    return tuple(Path(paths[key]).resolve() for key in ("stdlib", "platstdlib") if paths.get(key))
+
+
+def library_frame(stack_trace: str | None, root: Path) -> tuple[str, int] | None:
+    """The innermost frame in an installed library, when it is inner to every frame of the user's
+    code, as (path inside its site directory, line): `transformers/models/vit/modeling_vit.py`.
+
+    The standard library and torch's own frames are skipped: the call into torch is what locates a
+    node, not torch's implementation of it."""
+    if not stack_trace:
+        return None
+    frames = [(m.group("path"), int(m.group("line"))) for m in _FRAME.finditer(stack_trace)]
+    for path, line in reversed(frames):
+        if not os.path.isabs(path) or is_dqguard_file(path):
+            continue
+        if is_user_file(path):
+            return None
+        resolved = Path(path).resolve()
+        site_dir = installed_dir(resolved)
+        if site_dir is None or site_dir in _stdlib_dirs():
+            continue
+        inside = resolved.relative_to(site_dir)
+        if inside.parts[0] not in _FRAMEWORK:
+            return inside.as_posix(), line
+    return None
 
 
 @functools.cache

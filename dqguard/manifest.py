@@ -23,6 +23,17 @@ from dqguard.rules import CASE_ERRORS, IGNORABLE, LEVELS, RULES
 from dqguard.specs import InlineInputs
 
 
+class DynamicDim(NamedTuple):
+    """One dynamic dimension of `dynamic_shapes`: a `torch.export.Dim` for dimension `dim` of the
+    forward argument `arg`. Dimensions that name the same `name` are one Dim (one batch size)."""
+
+    arg: str
+    dim: int
+    name: str
+    min: int | None
+    max: int | None
+
+
 class Case(NamedTuple):
     name: str
     model: str
@@ -38,11 +49,14 @@ class Case(NamedTuple):
     flow: str | None = None  # "torchao" | "torch.ao"; None: the quantizer's own
     # (code, "error" | "warning" | "off"), sorted: the manifest's [rules] with the case's own on top
     rules: tuple[tuple[str, str], ...] = ()
+    calibration_inputs: str | None = None  # module:attr of an iterable of inputs; None: `inputs`
+    qat: bool = False
+    dynamic_shapes: tuple[DynamicDim, ...] = ()
 
 
 def export_key(case: Case) -> tuple[object, ...]:
     """What shapes a case's export: cases that agree on it share one (dqguard.pipeline)."""
-    return (case.model, case.inputs, case.strict)
+    return (case.model, case.inputs, case.strict, case.qat, case.dynamic_shapes)
 
 
 def case_to_json(case: Case) -> dict[str, Any]:
@@ -58,8 +72,10 @@ def case_to_json(case: Case) -> dict[str, Any]:
 def case_from_request(data: dict[str, Any]) -> Case:
     """A Case as `case_to_json` sent it (a worker's request)."""
     inputs = data["inputs"]
+    dims = tuple(DynamicDim(*dim) for dim in data.get("dynamic_shapes", ()))
     return Case(**{**data, "ignore": tuple(data["ignore"]), "rules": tuple(sorted(data["rules"].items())),
-                   "inputs": inputs if isinstance(inputs, str) else specs.from_json(inputs)})
+                   "inputs": inputs if isinstance(inputs, str) else specs.from_json(inputs),
+                   "dynamic_shapes": dims})
 
 
 class Manifest(NamedTuple):
@@ -139,6 +155,52 @@ def _flow(value: Any) -> str:
     raise ValueError(f"must be one of {', '.join(repr(name) for name in FLOWS)}")
 
 
+_DIM_KEYS = ("min", "max", "name")
+_SHAPES_FORM = ("a table of forward arguments, each a table of dimensions, "
+                "e.g. { x = { 0 = { min = 1, max = 64 } } }")
+
+
+def _dim_bound(value: Any, where: str) -> int | None:
+    if value is None or (isinstance(value, int) and not isinstance(value, bool) and value >= 0):
+        return value
+    raise ValueError(f"must give {where} as an integer >= 0, got {value!r}")
+
+
+def _dynamic_shapes(value: Any) -> tuple[DynamicDim, ...]:
+    if not isinstance(value, dict) or not value:
+        raise ValueError(f"must be {_SHAPES_FORM}")
+    dims = []
+    for arg, dimensions in value.items():
+        if not isinstance(dimensions, dict) or not dimensions:
+            raise ValueError(f"must give argument {arg!r} a table of dimensions such as "
+                             "{ 0 = { max = 64 } }")
+        for dim, spec in dimensions.items():
+            if not dim.isdigit():
+                raise ValueError(f"must number the dimensions of {arg!r} 0, 1, ... (not {dim!r})")
+            where = f"{arg}.{dim}"
+            if not isinstance(spec, dict) or set(spec) - set(_DIM_KEYS):
+                raise ValueError(f"must give {where} a table of {', '.join(_DIM_KEYS)}, got {spec!r}")
+            low = _dim_bound(spec.get("min"), f"{where}.min")
+            high = _dim_bound(spec.get("max"), f"{where}.max")
+            if low is not None and high is not None and low > high:
+                raise ValueError(f"must give {where} a min no greater than its max, got {low} > {high}")
+            name = spec.get("name", f"{arg}_{dim}")
+            if not (isinstance(name, str) and name.isidentifier()):
+                raise ValueError(f"must give {where}.name as a Python identifier, got {name!r}")
+            dims.append(DynamicDim(arg, int(dim), name, low, high))
+    # Dimensions sharing a name are one Dim: its range is given once (or the same each time).
+    ranges: dict[str, DynamicDim] = {}
+    for dim in dims:
+        if (dim.min, dim.max) == (None, None):
+            continue
+        first = ranges.setdefault(dim.name, dim)
+        if (first.min, first.max) != (dim.min, dim.max):
+            raise ValueError(f"gives dimension {dim.name!r} two ranges ({first.arg}.{first.dim} and "
+                             f"{dim.arg}.{dim.dim}): give its min and max once")
+    return tuple(dim._replace(min=ranges[dim.name].min, max=ranges[dim.name].max) if dim.name in ranges
+                 else dim for dim in dims)
+
+
 def _name(value: Any) -> str:
     if isinstance(value, str) and value.strip():
         return value
@@ -190,6 +252,9 @@ _KEYS: dict[str, Callable[[Any], Any]] = {
     "exact_qparams": _bool,
     "flow": _flow,
     "rules": _rules,
+    "calibration_inputs": _ref,
+    "qat": _bool,
+    "dynamic_shapes": _dynamic_shapes,
 }
 REQUIRED = ("name", "model", "inputs", "quantizer")
 _NOT_DEFAULTS = ("name", "model")

@@ -13,6 +13,7 @@ Torch is imported here and in the modules this one imports, which is why only wo
 import contextlib
 import copy
 import importlib
+import inspect
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -24,7 +25,7 @@ from dqguard import examples, flows, references
 from dqguard.check import check
 from dqguard.examples import Example
 from dqguard.locate import user_frame
-from dqguard.manifest import Case
+from dqguard.manifest import Case, DynamicDim
 from dqguard.phases import StepFailed, Steps
 from dqguard.records import CaseResult, Finding, status_of
 from dqguard.specs import InlineInputs
@@ -77,14 +78,59 @@ def load_inputs(reference: str | InlineInputs) -> Example:
     return examples.example(value, f"inputs {reference!r}")
 
 
+def load_calibration(reference: str) -> list[Example]:
+    value = references.resolve(reference)
+    if callable(value):
+        value = value()
+    if isinstance(value, (torch.Tensor, dict, str, bytes)) or not hasattr(value, "__iter__"):
+        raise TypeError(f"calibration_inputs {reference!r} gave {type(value).__name__}; expected an "
+                        "iterable (list, generator, DataLoader) of inputs")
+    batches = [examples.example(item, f"calibration_inputs {reference!r} item {index}")
+               for index, item in enumerate(value)]
+    if not batches:
+        raise ValueError(f"calibration_inputs {reference!r} gave no inputs: the observers would see nothing")
+    return batches
+
+
+def dynamic_shapes(dims: tuple[DynamicDim, ...]) -> dict[str, dict[int, Any]] | None:
+    """`dynamic_shapes` as torch.export takes it: forward argument -> dimension -> Dim."""
+    if not dims:
+        return None
+    made = {dim.name: torch.export.Dim(dim.name, min=dim.min, max=dim.max) for dim in dims}
+    shapes: dict[str, dict[int, Any]] = {}
+    for dim in dims:
+        shapes.setdefault(dim.arg, {})[dim.dim] = made[dim.name]
+    return shapes
+
+
+def _check_arguments(model: torch.nn.Module, dims: tuple[DynamicDim, ...]) -> None:
+    # torch.export's own error lists the arguments but cuts off before it says which key is wrong.
+    parameters = inspect.signature(model.forward).parameters
+    unknown = sorted({dim.arg for dim in dims} - set(parameters))
+    if unknown and not any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
+        raise ValueError(f"dynamic_shapes names {', '.join(map(repr, unknown))}, which forward does not "
+                         f"take (its arguments: {', '.join(parameters) or 'none'})")
+
+
+def _export_hint(exc: BaseException) -> str | None:
+    if "DynamicCache" in str(exc):
+        # transformers decoders return their key/value cache, which torch.export cannot output.
+        return ("the model returns a transformers cache: build it with use_cache=False in the model "
+                "factory, e.g. config.use_cache = False")
+    return None
+
+
 def export(case: Case, steps: Steps) -> tuple[torch.fx.GraphModule, Example]:
-    """Build the case's model and inputs and export them."""
+    """Build the case's model and inputs and export them (in training mode for QAT)."""
     with steps.step("import", "building the model"):
-        model = references.build(case.model, torch.nn.Module, "model").eval()
+        model = references.build(case.model, torch.nn.Module, "model").train(case.qat)
     with steps.step("import", "building the inputs"):
         example = load_inputs(case.inputs)
-    with steps.step("export", "torch.export"):
-        program = torch.export.export(model, example.args, example.kwargs, strict=case.strict)
+    with steps.step("import", "checking dynamic_shapes"):
+        _check_arguments(model, case.dynamic_shapes)
+    with steps.step("export", "torch.export", _export_hint):
+        program = torch.export.export(model, example.args, example.kwargs, strict=case.strict,
+                                      dynamic_shapes=dynamic_shapes(case.dynamic_shapes))
         # .module() adds a `_guards_fn` call node that some quantizers (ExecuTorch's Arm ones)
         # fail on at prepare; the guards only re-check input shapes we already gave.
         module: torch.fx.GraphModule = program.module(check_guards=False)
@@ -102,14 +148,24 @@ def load_quantizer(case: Case, steps: Steps) -> tuple[Any, flows.Flow]:
 
 def quantize(case: Case, exported: torch.fx.GraphModule, example: Example, quantizer: Any, flow: flows.Flow,
              exact_qparams: bool, steps: Steps) -> torch.fx.GraphModule:
-    """Prepare, calibrate and convert `exported` with the case's quantizer, in its own flow."""
-    with steps.step("prepare", "prepare_pt2e"):
-        prepared = flow.prepare(exported, quantizer)
+    """Prepare, calibrate and convert `exported` with the case's quantizer, in its own flow.
+
+    QAT prepares with fake quantizers and calibrates in training mode (batch norm still folds at
+    convert); no backward pass is needed for the structure, only observed data."""
+    batches = [example]
+    if case.calibration_inputs is not None:
+        with steps.step("import", "building the calibration inputs"):
+            batches = load_calibration(case.calibration_inputs)
+    with steps.step("prepare", "prepare_qat_pt2e" if case.qat else "prepare_pt2e"):
+        prepared = (flow.prepare_qat if case.qat else flow.prepare)(exported, quantizer)
         if not (exact_qparams or case.exact_qparams):
             use_minmax_qparams(prepared)
     with steps.step("calibrate", "calibration"), torch.no_grad():
         for _ in range(case.calibration):
-            example.call(prepared)
+            for batch in batches:
+                batch.call(prepared)
+        if case.qat:
+            flow.move_to_eval(prepared)
     with steps.step("convert", "convert_pt2e"):
         converted: torch.fx.GraphModule = flow.convert(prepared)
     return converted

@@ -7,12 +7,20 @@ from dqguard.rules import CASE_ERRORS, RULES
 
 
 class NodeRef(NamedTuple):
-    """A graph node and where the user's source created it (None when no frame is in the repo)."""
+    """A graph node and where the user's source created it (None when no frame is in the repo).
+
+    `module` is the submodule that ran it (`layers.0.attention.q_proj`; None for the model's own
+    forward); `library_path`/`library_line` the installed library's frame that created it, when
+    that is inner to any frame of the user's (`transformers/models/vit/modeling_vit.py`, relative
+    to its site-packages directory)."""
 
     node: str
     target: str
     path: str | None
     line: int | None
+    module: str | None = None
+    library_path: str | None = None
+    library_line: int | None = None
 
 
 class Finding(NamedTuple):

@@ -300,6 +300,11 @@ class _Pool:
         self.workers: list[_Worker] = []
         self.selector = selectors.DefaultSelector()
         self.env = worker_env(min(jobs, len(cases)))
+        # The modules each case names: workers import the libraries all of them import (preimport).
+        self.env["DQGUARD_PREIMPORT"] = json.dumps([
+            [reference.partition(":")[0] for reference in
+             (case.model, case.inputs, case.quantizer, case.calibration_inputs) if isinstance(reference, str)]
+            for case in cases])
         self.start_timeout = start_timeout()
         self.start_failure: str | None = None
         self.start_detail: str | None = None

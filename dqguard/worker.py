@@ -4,7 +4,8 @@ A job is a list of cases that share a model's export (`manifest.export_key`), wi
 root they resolve against. The worker never
 runs any of the user's code itself: it reads a job from stdin, forks, and the child runs the job
 and exits. So every job starts from the same interpreter state, the one right after importing
-torch and torchao, whichever jobs ran before it on this worker: import-time registrations
+torch, torchao and the installed libraries the manifest's modules import (`dqguard.preimport`),
+whichever jobs ran before it on this worker: import-time registrations
 (`torch.library` ops, pytree nodes), global torch settings and module state of one case can never
 reach another, and `-j 1` and `-j 8` give the same verdicts. A crash, a timeout or a memory blow-up
 kills only the child; the worker forks the next job at once, without importing torch again.
@@ -116,8 +117,9 @@ def main() -> None:
     os.dup2(2, 1)
     faulthandler.enable()
     faulthandler.register(signal.SIGUSR1)
-    from dqguard import dependencies, locate, pipeline  # imports torch: paid once per worker
+    from dqguard import dependencies, locate, pipeline, preimport  # imports torch: once per worker
 
+    preimport.run(json.loads(os.environ.get("DQGUARD_PREIMPORT", "[]")))
     index = dependencies.distribution_index()
     for module in list(sys.modules.values()):
         # Children inherit the answers: each then resolves only the files it imports itself.

@@ -106,11 +106,13 @@ def plain_convert(
         start = now
 
     model = _call(case.model).eval()
-    args = tuple(_call(case.inputs))
+    # Inputs as a user's script passes them: keywords for a dict (a tokenizer's output).
+    inputs = _call(case.inputs)
+    args, kwargs = ((), dict(inputs)) if isinstance(inputs, dict) else (tuple(inputs), {})
     quantizer = _call(case.quantizer)
     lap("import")
     # Guards off as in dqguard's pipeline: they only add a node re-checking the shapes given.
-    exported = torch.export.export(model, args, strict=case.strict).module(check_guards=False)
+    exported = torch.export.export(model, args, kwargs, strict=case.strict).module(check_guards=False)
     lap("export")
     prepared = prepare_pt2e(exported, quantizer)
     if after_prepare is not None:
@@ -118,7 +120,7 @@ def plain_convert(
     lap("prepare")
     with torch.no_grad():
         for _ in range(case.calibration):
-            prepared(*args)
+            prepared(*args, **kwargs)
     lap("calibrate")
     converted = convert_pt2e(prepared)
     lap("convert")

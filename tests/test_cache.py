@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from dqguard.cache import case_key, environment
+from dqguard.manifest import Case, DynamicDim
 from testing import copy_repo, dqguard, dqguard_without_workers, expected_line, scan_json, summary_line
 
 
@@ -267,3 +269,11 @@ def test_concurrent_scans_leave_a_valid_cache(tmp_path: Path) -> None:
     assert [scan.wait() for scan in scans] == [1, 1]
     assert not list((repo / ".dqguard_cache").glob("*.tmp"))
     assert _cached(scan_json(repo)) == {"alpha": True, "beta": True, "gamma": True}
+
+
+def test_a_key_equals_the_key_its_entry_reads_back() -> None:
+    # Tuples in a case (its dynamic shapes) come back from the entry's JSON as lists.
+    case = Case(name="a", model="m:M", inputs="m:x", quantizer="q:Q", line=1,
+                dynamic_shapes=(DynamicDim("x", 0, "batch", 1, 8),))
+    key = case_key(case, False, environment())
+    assert json.loads(json.dumps(key)) == key

@@ -1,11 +1,12 @@
 """Manifest loading: every error names the file, the line, the case and the key."""
 
+import json
 from pathlib import Path
 
 import pytest
 
 from dqguard.errors import DqguardError
-from dqguard.manifest import Case, load
+from dqguard.manifest import Case, DynamicDim, case_from_request, case_to_json, export_key, load
 from dqguard.projects import discover
 
 CASE = """
@@ -59,6 +60,22 @@ def test_toml_syntax_error_names_the_line(tmp_path: Path) -> None:
         ("ignore = [\"DQG002\", \"DQG900\"]\n", 7, "key 'ignore' cannot hold DQG900: a case error means "
          "the case was never checked, which no ignore may turn into a pass (fix the case or remove it)"),
         ("modle = \"m:Net\"\n", 7, "case 'a': unknown key 'modle'"),
+        ("qat = 1\n", 7, "case 'a': key 'qat' must be true or false, got 1"),
+        ("calibration_inputs = \"batches\"\n", 7, "key 'calibration_inputs' must be a 'module:attribute'"),
+        ("dynamic_shapes = [0]\n", 7, "key 'dynamic_shapes' must be a table of forward arguments, each a "
+         "table of dimensions, e.g. { x = { 0 = { min = 1, max = 64 } } }, got [0]"),
+        ("dynamic_shapes = { x = 0 }\n", 7, "must give argument 'x' a table of dimensions such as"),
+        ("dynamic_shapes = { x = { batch = {} } }\n", 7, "must number the dimensions of 'x' 0, 1, ... "
+         "(not 'batch')"),
+        ("dynamic_shapes = { x = { 0 = { low = 1 } } }\n", 7, "must give x.0 a table of min, max, name"),
+        ("dynamic_shapes = { x = { 0 = { max = -1 } } }\n", 7, "must give x.0.max as an integer >= 0, "
+         "got -1"),
+        ("dynamic_shapes = { x = { 0 = { min = 9, max = 8 } } }\n", 7, "must give x.0 a min no greater "
+         "than its max, got 9 > 8"),
+        ("dynamic_shapes = { x = { 0 = { name = \"a b\" } } }\n", 7, "x.0.name as a Python identifier"),
+        ("dynamic_shapes = { x = { 0 = { name = \"b\", max = 4 } }, "
+         "y = { 0 = { name = \"b\", max = 8 } } }\n", 7,
+         "gives dimension 'b' two ranges (x.0 and y.0): give its min and max once"),
     ],
 )
 def test_bad_values_name_case_key_and_line(tmp_path: Path, extra: str, line: int, expected: str) -> None:
@@ -156,3 +173,25 @@ RULE_ERRORS = [
 @pytest.mark.parametrize(("text", "expected"), RULE_ERRORS)
 def test_rule_levels_are_checked_where_they_are_set(tmp_path: Path, text: str, expected: str) -> None:
     assert expected in _error(tmp_path, text)
+
+
+def test_dynamic_shapes_name_one_dim_per_name_and_travel_to_the_worker(tmp_path: Path) -> None:
+    text = CASE + ("qat = true\ncalibration_inputs = \"m:batches\"\n"
+                   "dynamic_shapes = { input_ids = { 0 = { name = \"batch\", min = 1, max = 8 }, 1 = {} },"
+                   " attention_mask = { 0 = { name = \"batch\" } } }\n")
+    [case] = _load(tmp_path, text)
+    assert (case.qat, case.calibration_inputs) == (True, "m:batches")
+    assert case.dynamic_shapes == (
+        DynamicDim("input_ids", 0, "batch", 1, 8),
+        DynamicDim("input_ids", 1, "input_ids_1", None, None),
+        DynamicDim("attention_mask", 0, "batch", 1, 8),
+    )
+    # A worker's request is JSON: the case comes back equal, so it keeps its export key.
+    assert case_from_request(json.loads(json.dumps(case_to_json(case)))) == case
+
+
+def test_qat_and_dynamic_shapes_shape_the_export_and_calibration_data_does_not(tmp_path: Path) -> None:
+    [case] = _load(tmp_path, CASE)
+    assert export_key(case._replace(qat=True)) != export_key(case)
+    assert export_key(case._replace(dynamic_shapes=(DynamicDim("x", 0, "x_0", None, 8),))) != export_key(case)
+    assert export_key(case._replace(calibration_inputs="m:batches")) == export_key(case)

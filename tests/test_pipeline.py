@@ -73,3 +73,57 @@ def test_a_shared_export_gives_the_verdicts_of_separate_exports(tmp_path: Path) 
     separate = [json.loads(dqguard("scan", "--no-cache", "--format", "json", "--case", name,
                                    cwd=repo).stdout)["cases"][0] for name in names]
     assert _verdicts(shared) == _verdicts({"cases": separate})
+
+
+TRAINING = RESOURCES / "training" / "models.py"
+
+
+def test_qat_folds_batch_norm_and_converts_with_the_qat_config(in_process: InProcess) -> None:
+    converted = in_process.convert("training", "qat")
+    targets = [str(node.target) for node in converted.graph.nodes]
+    assert not [t for t in targets if "batch_norm" in t]
+    assert any("quantize_per_tensor" in t for t in targets)
+    assert any("conv2d" in t for t in targets)
+    result = in_process.run("training", "qat")
+    assert (result.status, result.findings) == ("ok", ())
+    assert {"prepare", "calibrate", "convert"} <= set(result.phases)
+
+
+def test_a_dynamic_batch_exports_symbolically_and_keeps_the_static_verdict(in_process: InProcess) -> None:
+    converted = in_process.convert("training", "dynamic-batch")
+    shape_queries = [node for node in converted.graph.nodes if "sym_size" in str(node.target)]
+    assert shape_queries, "the batch size should be read back from the input"
+    for batch in (1, 9):
+        assert converted(torch.randn(batch, 4, 8)).shape == (batch, 16)
+    dynamic = in_process.run("training", "dynamic-batch").findings
+    static = in_process.run("training", "static-batch").findings
+    assert [(f.rule, f.line, f.message) for f in dynamic] == [(f.rule, f.line, f.message) for f in static]
+    [finding] = dynamic
+    assert finding.rule == "DQG002"
+    assert [u.line for u in finding.users] == [expected_line(TRAINING, "heads")] * 2
+
+
+def test_dynamic_shapes_naming_an_argument_forward_lacks_is_a_case_error(in_process: InProcess) -> None:
+    [finding] = in_process.run("training", "unknown-argument").findings
+    case = load_cases(RESOURCES / "training")["unknown-argument"]
+    assert (finding.rule, finding.line) == ("DQG900", case.line)
+    assert finding.message == ("checking dynamic_shapes failed: ValueError: dynamic_shapes names 'x', which "
+                               "forward does not take (its arguments: tokens)")
+
+
+def test_calibration_inputs_feed_calibration_in_any_accepted_form(in_process: InProcess) -> None:
+    [finding] = in_process.run("training", "calibration-data").findings
+    assert finding.rule == "DQG002"
+
+
+@pytest.mark.parametrize(("name", "message"), [
+    ("bad-calibration-data", "building the calibration inputs failed: TypeError: calibration_inputs "
+     "'models:bad_batches' item 1 gave a set; expected a tensor, a tuple or list of positional arguments, "
+     "a dict of keyword arguments, or a pair (args tuple, kwargs dict)"),
+    ("no-calibration-data", "building the calibration inputs failed: ValueError: calibration_inputs "
+     "'models:no_batches' gave no inputs: the observers would see nothing"),
+])
+def test_calibration_inputs_of_another_shape_are_case_errors(in_process: InProcess, name: str,
+                                                             message: str) -> None:
+    [finding] = in_process.run("training", name).findings
+    assert (finding.rule, finding.message) == ("DQG900", message)

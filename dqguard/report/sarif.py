@@ -79,12 +79,17 @@ def _related(finding: Finding) -> list[dict[str, Any]]:
         producer = finding.producer
         related.append((producer, f"{producer.node} ({producer.target}) is what {finding.dequantize} "
                                   "dequantizes"))
-    return [
-        {"id": index, **_location(path, line), "message": {"text": text}}
-        for index, (path, line, text) in enumerate(
-            ((ref.path, ref.line, text) for ref, text in related
-             if ref.path is not None and ref.line is not None), 1)
-    ]
+    locations: list[dict[str, Any]] = []
+    for ref, text in related:
+        location: dict[str, Any] = {}
+        if ref.path is not None and ref.line is not None:
+            location.update(_location(ref.path, ref.line))
+        if ref.module is not None:
+            # A library model's nodes have no line of the project: the submodule is where they are.
+            location["logicalLocations"] = [{"fullyQualifiedName": ref.module, "kind": "module"}]
+        if location:
+            locations.append({"id": len(locations) + 1, **location, "message": {"text": text}})
+    return locations
 
 
 def result_of(finding: Finding, case: str, baseline: bool = False) -> dict[str, Any]:

@@ -64,7 +64,11 @@ def _name(ref: NodeRef) -> str:
 
 
 def _where(ref: NodeRef) -> str:
-    return f"{ref.path}:{ref.line}" if ref.path is not None and ref.line is not None else "no source line"
+    if ref.path is not None and ref.line is not None:
+        return f"{ref.path}:{ref.line}"
+    if ref.module is not None:
+        return ref.module  # a library model's node: the submodule says where, no line of yours does
+    return "no source line"
 
 
 def flowchart(finding: Finding) -> str:
@@ -77,7 +81,7 @@ def flowchart(finding: Finding) -> str:
 
     producer = finding.producer
     if producer is not None:
-        where = () if producer.path is None else (_where(producer),)
+        where = () if producer.path is None and producer.module is None else (_where(producer),)
         lines.append(f"  p[{mermaid_label(_name(producer), *shaped(producer), *where)}]")
     quantize = "choose_qparams, quantize" if finding.rule == "DQG002" else "quantize"
     lines.append(f"  q[{mermaid_label(quantize)}]")

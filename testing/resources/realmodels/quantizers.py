@@ -16,3 +16,8 @@ def x86() -> X86InductorQuantizer:
 
 def xnnpack_static() -> XNNPACKQuantizer:
     return XNNPACKQuantizer().set_global(get_symmetric_quantization_config(is_per_channel=True))
+
+
+def xnnpack_dynamic() -> XNNPACKQuantizer:
+    config = get_symmetric_quantization_config(is_per_channel=True, is_dynamic=True)
+    return XNNPACKQuantizer().set_global(config)
