@@ -33,6 +33,8 @@ class Case(NamedTuple):
     ignore: tuple[str, ...] = ()
     exact_qparams: bool = False
     flow: str | None = None  # "torchao" | "torch.ao"; None: the quantizer's own
+    stages: tuple[str, ...] = ()  # references applied in order to convert's output (dqguard.staging)
+    delegates: int | None = None  # delegate calls expected in the lowered program (DQG005)
 
 
 def export_key(case: Case) -> tuple[object, ...]:
@@ -42,7 +44,7 @@ def export_key(case: Case) -> tuple[object, ...]:
 
 def case_from_request(data: dict[str, Any]) -> Case:
     """A Case as `Case._asdict()` sent it through JSON (a worker's request)."""
-    return Case(**{**data, "ignore": tuple(data["ignore"])})
+    return Case(**{**data, "ignore": tuple(data["ignore"]), "stages": tuple(data["stages"])})
 
 
 class Manifest(NamedTuple):
@@ -61,6 +63,18 @@ def _ref(value: Any) -> str:
     if isinstance(value, str) and _REF.match(value):
         return value
     raise ValueError("must be a 'module:attribute' reference such as 'models.blocks:Net'")
+
+
+def _stages(value: Any) -> tuple[str, ...]:
+    if isinstance(value, list) and all(isinstance(v, str) and _REF.match(v) for v in value):
+        return tuple(value)
+    raise ValueError("must be a list of 'module:attribute' references such as 'dqguard.stages:xnnpack'")
+
+
+def _count(value: Any) -> int:
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    raise ValueError("must be an integer >= 0")
 
 
 def _bool(value: Any) -> bool:
@@ -124,6 +138,8 @@ _KEYS: dict[str, Callable[[Any], Any]] = {
     "ignore": _rule_codes,
     "exact_qparams": _bool,
     "flow": _flow,
+    "stages": _stages,
+    "delegates": _count,
 }
 _REQUIRED = ("name", "model", "inputs", "quantizer")
 _NOT_DEFAULTS = ("name", "model")

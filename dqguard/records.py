@@ -24,6 +24,21 @@ class Finding(NamedTuple):
     users: tuple[NodeRef, ...] = ()
     producer: NodeRef | None = None
     detail: str | None = None  # multi-line text (a traceback, a stderr tail), never on one line
+    # The stage after which the finding first appeared ("convert", or a `stages` reference); None
+    # for a case error. For a sharing a later stage removed (CaseResult.resolved), `resolved_by`
+    # names that stage.
+    stage: str | None = None
+    resolved_by: str | None = None
+
+
+class Delegation(NamedTuple):
+    """What a lowering stage delegated: the lowered program's top-level delegate calls, the ops
+    inside them and the ops left outside (getitem and outputs not counted)."""
+
+    backends: tuple[str, ...]
+    delegates: int
+    delegated_ops: int
+    non_delegated_ops: int
 
 
 class CaseResult(NamedTuple):
@@ -35,6 +50,8 @@ class CaseResult(NamedTuple):
     # What the verdict depends on (dqguard.dependencies): recorded path -> fingerprint
     deps: dict[str, str | None] = MappingProxyType({})  # type: ignore[assignment]
     cached: bool = False
+    delegation: Delegation | None = None  # after a lowering stage
+    resolved: tuple[Finding, ...] = ()  # sharings a later stage removed: no finding, for the record
 
 
 class ScanResult(NamedTuple):
@@ -78,7 +95,17 @@ def case_to_json(result: CaseResult) -> dict[str, Any]:
     data["findings"] = [finding_to_json(f) for f in result.findings]
     data["phases"] = dict(result.phases)
     data["deps"] = dict(result.deps)
+    data["delegation"] = delegation_to_json(result.delegation)
+    data["resolved"] = [finding_to_json(f) for f in result.resolved]
     return data
+
+
+def delegation_to_json(delegation: Delegation | None) -> dict[str, Any] | None:
+    return None if delegation is None else {**delegation._asdict(), "backends": list(delegation.backends)}
+
+
+def delegation_from_json(data: dict[str, Any] | None) -> Delegation | None:
+    return None if data is None else Delegation(**{**data, "backends": tuple(data["backends"])})
 
 
 def case_from_json(data: dict[str, Any]) -> CaseResult:
@@ -86,6 +113,8 @@ def case_from_json(data: dict[str, Any]) -> CaseResult:
         **{
             **data,
             "findings": tuple(finding_from_json(f) for f in data["findings"]),
+            "delegation": delegation_from_json(data.get("delegation")),
+            "resolved": tuple(finding_from_json(f) for f in data.get("resolved", ())),
         }
     )
 
