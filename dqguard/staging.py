@@ -106,7 +106,7 @@ class Outcome(NamedTuple):
 def run(case: Case, converted: torch.fx.GraphModule, example: Example, root: Path, fallback: tuple[str, int],
         steps: Steps) -> Outcome:
     with steps.step("check", "the check"):
-        first = check(converted, root, fallback)
+        first = [finding._replace(stage=CONVERT) for finding in check(converted, root, fallback)]
     if not case.stages or any(f.rule == "DQG003" for f in first):
         return Outcome(first, (), None)  # nothing quantized: no stage can change that
     history = [(CONVERT, _keyed(first))]

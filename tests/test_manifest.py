@@ -123,3 +123,21 @@ def test_pyproject_without_our_table_is_not_a_manifest(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text("[tool.ruff]\nline-length = 100\n")
     with pytest.raises(DqguardError, match=r"no dqguard\.toml"):
         discover(tmp_path)
+
+
+def test_stages_and_delegates_from_defaults_and_case(tmp_path: Path) -> None:
+    text = ('[defaults]\nstages = ["dqguard.stages:reexport", "passes:merge"]\n' + CASE + "delegates = 2\n"
+            + CASE.replace('"a"', '"b"') + 'stages = ["dqguard.stages:xnnpack"]\n')
+    first, second = _load(tmp_path, text)
+    assert (first.stages, first.delegates) == (("dqguard.stages:reexport", "passes:merge"), 2)
+    assert (second.stages, second.delegates) == (("dqguard.stages:xnnpack",), None)
+
+
+@pytest.mark.parametrize(("extra", "expected"), [
+    ('stages = "dqguard.stages:xnnpack"', "key 'stages' must be a list of 'module:attribute' references"),
+    ('stages = ["xnnpack"]', "key 'stages' must be a list of 'module:attribute' references"),
+    ("delegates = -1", "key 'delegates' must be an integer >= 0"),
+    ("delegates = true", "key 'delegates' must be an integer >= 0"),
+])
+def test_bad_stages_and_delegates(tmp_path: Path, extra: str, expected: str) -> None:
+    assert f"dqguard.toml:7: case 'a': {expected}" in _error(tmp_path, CASE + extra + "\n")

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from dqguard import pipeline, staging, stages
+from dqguard import pipeline, stages, staging
 from dqguard.check import check, shared
 from dqguard.quantized import Structure, annotated
 from dqguard.records import Finding
@@ -14,9 +14,10 @@ from testing import RESOURCES
 from tests.conftest import InProcess, load_cases
 
 SCENARIOS = [
-    ("seed", "chain"), ("seed", "fan-out"), ("seed", "fan-out-add-not-quantized"), ("seed", "pool-own-config"),
-    ("findings", "three-heads/dynamic"), ("findings", "three-heads/per-token"), ("findings", "concat/per-token"),
-    ("findings", "fan-out/empty-annotations"), ("stages", "merged"),
+    *(("seed", name) for name in ("chain", "fan-out", "fan-out-add-not-quantized", "pool-own-config")),
+    *(("findings", name) for name in ("three-heads/dynamic", "three-heads/per-token", "concat/per-token",
+                                      "fan-out/empty-annotations")),
+    ("stages", "merged"),
 ]
 
 

@@ -8,7 +8,15 @@ import json
 from typing import Any
 
 from dqguard import __version__
-from dqguard.records import CaseResult, ScanResult, counts, finding_from_json, finding_to_json
+from dqguard.records import (
+    CaseResult,
+    ScanResult,
+    counts,
+    delegation_from_json,
+    delegation_to_json,
+    finding_from_json,
+    finding_to_json,
+)
 from dqguard.report.style import Style
 from dqguard.rules import RULES
 
@@ -30,6 +38,8 @@ def document(result: ScanResult) -> dict[str, Any]:
             "cached": case.cached,
             "phases": dict(case.phases),
             "findings": findings,
+            "delegation": delegation_to_json(case.delegation),
+            "resolved": [finding_to_json(f) for f in case.resolved],
         })
     return {
         "version": VERSION,
@@ -53,6 +63,8 @@ def result_from_document(data: dict[str, Any]) -> ScanResult:
             ),
             phases=case["phases"],
             cached=case["cached"],
+            delegation=delegation_from_json(case["delegation"]),
+            resolved=tuple(finding_from_json(f) for f in case["resolved"]),
         )
         for case in data["cases"]
     )
