@@ -13,7 +13,11 @@ group: partitioners reject the pattern, split the program or silently leave the 
 
 A quantized op is a node whose `quantization_annotation` is valid as DuplicateDQPass judges it: a
 non-empty input map or an output spec. An empty annotation marks a node the quantizer looked at
-and left in float. Shape queries (`sym_size`, `sym_numel`, `sym_stride`) only read metadata; they
+and left in float. A graph with no annotation at all (re-exported, `to_edge`, a later stage's) is
+read by its structure instead: `dqguard.quantized` states that definition (pass-through ops such
+as `view` are never quantized ops, even when their output is quantized again) and
+`tests/test_quantized.py` proves it finds on re-exported graphs what the annotations find here.
+Shape queries (`sym_size`, `sym_numel`, `sym_stride`) only read metadata; they
 never make a dequantize shared.
 
 Every graph is checked, the bodies of higher-order ops too (`cond` branches, `while_loop` and
