@@ -122,3 +122,14 @@ def test_importing_dqguard_stages_needs_no_executorch() -> None:
     code = ("import dqguard.stages, dqguard.staging, dqguard.delegation, sys; "
             "assert 'executorch' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_stage_that_raises_is_a_case_error_naming_it(scan: Scan) -> None:
+    [finding] = scan.case("broken-stage")["findings"]
+    assert finding["rule"] == "DQG900" and finding["stage"] is None
+    assert finding["message"].startswith("stage 'passes:explode' failed: RuntimeError: the cleanup pass met")
+    assert "passes.py:" in finding["message"]  # the user's frame
+    [finding] = scan.case("duplicated-too-late")["findings"]
+    assert finding["message"].startswith("stage 'dqguard.stages:duplicate_dynamic_quant_chain' failed: "
+                                         "TypeError: duplicate_dynamic_quant_chain runs on convert's "
+                                         "GraphModule, before any re-export")
