@@ -281,6 +281,11 @@ def load(path: Path) -> Manifest:
         if missing:
             error(case_line, label, f"missing required key {', '.join(repr(k) for k in missing)}")
             bad = True
+        if "delegates" in values and not values.get("stages"):
+            # Only a lowering stage makes delegates: without one the count would always be 0.
+            error(lines.key(case_line, "delegates") if "delegates" in raw else defaults_line, label,
+                  "key 'delegates' needs 'stages' with a lowering stage, such as 'dqguard.stages:xnnpack'")
+            bad = True
         name = values.get("name")
         if isinstance(name, str):
             if name in seen:

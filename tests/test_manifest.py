@@ -141,3 +141,8 @@ def test_stages_and_delegates_from_defaults_and_case(tmp_path: Path) -> None:
 ])
 def test_bad_stages_and_delegates(tmp_path: Path, extra: str, expected: str) -> None:
     assert f"dqguard.toml:7: case 'a': {expected}" in _error(tmp_path, CASE + extra + "\n")
+
+
+def test_delegates_without_stages_is_an_error(tmp_path: Path) -> None:
+    message = _error(tmp_path, CASE + "delegates = 1\n")
+    assert "dqguard.toml:7: case 'a': key 'delegates' needs 'stages' with a lowering stage" in message
