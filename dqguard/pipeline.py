@@ -130,7 +130,10 @@ def run(case: Case, root: Path, manifest: str, exact_qparams: bool,
         converted = quantize(case, module, example, quantizer, flow, exact_qparams, steps)
         findings, resolved, delegation = staging.run(case, converted, example, root, fallback, steps)
     except StepFailed as failure:
-        findings, resolved, delegation = [_case_error(failure, root, fallback)], (), None
+        # A stage's failure names the stage in JSON too; other steps happen before any stage.
+        error = _case_error(failure, root, fallback)._replace(
+            stage=failure.step if failure.step in case.stages else None)
+        findings, resolved, delegation = [error], (), None
     return CaseResult(
         name=case.name,
         status=status_of(tuple(findings)),

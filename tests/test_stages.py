@@ -126,7 +126,7 @@ def test_importing_dqguard_stages_needs_no_executorch() -> None:
 
 def test_a_stage_that_raises_is_a_case_error_naming_it(scan: Scan) -> None:
     [finding] = scan.case("broken-stage")["findings"]
-    assert finding["rule"] == "DQG900" and finding["stage"] is None
+    assert (finding["rule"], finding["stage"]) == ("DQG900", "passes:explode")
     assert finding["message"].startswith("stage 'passes:explode' failed: RuntimeError: the cleanup pass met")
     assert "passes.py:" in finding["message"]  # the user's frame
     [finding] = scan.case("duplicated-too-late")["findings"]
