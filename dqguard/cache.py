@@ -56,6 +56,7 @@ def case_key(case: Case, exact_qparams: bool, env: Mapping[str, Any]) -> dict[st
     for unrelated in ("line", "timeout", "memory", "ignore"):
         del entry[unrelated]
     entry["exact_qparams"] = case.exact_qparams or exact_qparams
+    entry["stages"] = list(case.stages)  # as it reads back from JSON, or no entry would ever match
     return {"format": FORMAT, "case": entry, "environment": dict(env)}
 
 
