@@ -56,7 +56,8 @@ def case_key(case: Case, exact_qparams: bool, env: Mapping[str, Any]) -> dict[st
     for unrelated in ("line", "timeout", "memory", "ignore", "rules"):
         del entry[unrelated]
     entry["exact_qparams"] = case.exact_qparams or exact_qparams
-    # As an entry reads it back: JSON has lists where the case has tuples (dynamic_shapes).
+    # As an entry reads it back: JSON has lists where the case has tuples (stages, dynamic_shapes),
+    # or no entry would ever match.
     return json.loads(json.dumps({"format": FORMAT, "case": entry, "environment": dict(env)}))  # type: ignore[no-any-return]
 
 

@@ -13,7 +13,11 @@ group: partitioners reject the pattern, split the program or silently leave the 
 
 A quantized op is a node whose `quantization_annotation` is valid as DuplicateDQPass judges it: a
 non-empty input map or an output spec. An empty annotation marks a node the quantizer looked at
-and left in float. Shape queries (`sym_size`, `sym_numel`, `sym_stride`) only read metadata; they
+and left in float. A graph with no annotation at all (re-exported, `to_edge`, a later stage's) is
+read by its structure instead: `dqguard.quantized` states that definition (pass-through ops such
+as `view` are never quantized ops, even when their output is quantized again) and
+`tests/test_quantized.py` proves it finds on re-exported graphs what the annotations find here.
+Shape queries (`sym_size`, `sym_numel`, `sym_stride`) only read metadata; they
 never make a dequantize shared.
 
 Every graph is checked, the bodies of higher-order ops too (`cond` branches, `while_loop` and
@@ -29,7 +33,6 @@ quantize or dequantize op came out of convert (the annotations asked for float o
 what older torch.ao flows and hand-written passes produce, and a shared one is as much a problem.
 """
 
-import operator
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -37,57 +40,21 @@ from typing import Any
 import torch
 
 from dqguard.locate import library_frame, user_frame
+from dqguard.ops import (
+    CHOOSE_QPARAMS_OPS,
+    DEQUANTIZE_OPS,
+    DUPLICATED_BY_CONVERT,
+    QUANTIZE_OPS,
+    SHAPE_QUERIES,
+    chooser,
+    op_name,
+    overload_name,
+)
+from dqguard.quantized import Quantized, by_annotation, classifier
 from dqguard.records import Finding, NodeRef
 
-DEQUANTIZE_OPS = frozenset({
-    "quantized_decomposed::dequantize_per_tensor",
-    "quantized_decomposed::dequantize_per_channel",
-    "quantized_decomposed::dequantize_per_channel_group",
-    "quantized_decomposed::dequantize_per_token",
-    "torchao::dequantize_affine",
-    "pt2e_quant::dequantize_affine",  # torch.ao's own affine ops (torch <= 2.12)
-})
-QUANTIZE_OPS = frozenset({
-    "quantized_decomposed::quantize_per_tensor",
-    "quantized_decomposed::quantize_per_channel",
-    "quantized_decomposed::quantize_per_channel_group",
-    "quantized_decomposed::quantize_per_token",
-    "torchao::quantize_affine",
-    "pt2e_quant::quantize_affine",
-})
-CHOOSE_QPARAMS_OPS = frozenset({
-    "quantized_decomposed::choose_qparams",
-    "quantized_decomposed::choose_qparams_symmetric",
-    "quantized_decomposed::choose_qparams_per_token",
-    "quantized_decomposed::choose_qparams_per_token_asymmetric",
-    "torchao::choose_qparams_affine",
-    "pt2e_quant::choose_qparams_affine",
-})
-# The dequantize overloads DuplicateDQPass duplicates (torchao 0.18, torch.ao alike), and the one
-# dynamic chain it leaves shared on purpose.
-DUPLICATED_BY_CONVERT = frozenset({
-    "quantized_decomposed::dequantize_per_tensor.default",
-    "quantized_decomposed::dequantize_per_tensor.tensor",
-    "quantized_decomposed::dequantize_per_channel.default",
-})
-SHAPE_QUERIES = frozenset({"aten::sym_size", "aten::sym_numel", "aten::sym_stride"})
-_ANNOTATION_KEY = "quantization_annotation"
-
-
-def op_name(node: torch.fx.Node) -> str | None:
-    """The op's qualified packet name, whether the target is an overload or the packet itself."""
-    if node.op != "call_function":
-        return None
-    packet = getattr(node.target, "overloadpacket", node.target)
-    name = getattr(packet, "_qualified_op_name", None)
-    return name if isinstance(name, str) else None
-
-
-def overload_name(node: torch.fx.Node) -> str | None:
-    """`namespace::op.overload`, or None when the target is a packet (or no op at all)."""
-    name = op_name(node)
-    overload = getattr(node.target, "_overloadname", None)
-    return f"{name}.{overload}" if name and isinstance(overload, str) else None
+__all__ = ["CHOOSE_QPARAMS_OPS", "DEQUANTIZE_OPS", "QUANTIZE_OPS", "check", "is_quantized", "op_name"]
+is_quantized = by_annotation
 
 
 def graphs(graph_module: torch.fx.GraphModule) -> Iterator[torch.fx.GraphModule]:
@@ -97,36 +64,17 @@ def graphs(graph_module: torch.fx.GraphModule) -> Iterator[torch.fx.GraphModule]
             yield module
 
 
-def is_quantized(node: torch.fx.Node) -> bool:
-    annotation: Any = node.meta.get(_ANNOTATION_KEY)
-    if annotation is None:
-        return False
-    return bool(annotation.input_qspec_map) or annotation.output_qspec is not None
-
-
-def _chooser(dequantize: torch.fx.Node) -> torch.fx.Node | None:
-    """The choose_qparams node of a dynamic chain ending in `dequantize`, if it is one."""
-    source = dequantize.args[0] if dequantize.args else None
-    if not isinstance(source, torch.fx.Node) or op_name(source) not in QUANTIZE_OPS:
-        return None
-    for arg in source.all_input_nodes:
-        if (arg.op == "call_function" and arg.target is operator.getitem
-                and isinstance(arg.args[0], torch.fx.Node) and op_name(arg.args[0]) in CHOOSE_QPARAMS_OPS):
-            return arg.args[0]
-    return None
-
-
 def why_shared(dequantize: torch.fx.Node) -> str | None:
     """Why convert_pt2e left this dequantize shared, as far as the op family tells."""
-    chooser = _chooser(dequantize)
+    chain = chooser(dequantize)
     family = (op_name(dequantize) or "").split("::", 1)[-1]
     if overload_name(dequantize) not in DUPLICATED_BY_CONVERT:
-        kind = "dynamic quantization; " if chooser is not None else ""
+        kind = "dynamic quantization; " if chain is not None else ""
         return f"{kind}DuplicateDQPass never de-duplicates {family}"
-    if chooser is not None and overload_name(chooser) == "quantized_decomposed::choose_qparams.tensor":
+    if chain is not None and overload_name(chain) == "quantized_decomposed::choose_qparams.tensor":
         return "dynamic quantization: DuplicateDQPass leaves the choose_qparams -> quantize -> " \
                "dequantize chain shared on purpose"
-    if chooser is not None:
+    if chain is not None:
         return "dynamic quantization"
     return None
 
@@ -158,6 +106,9 @@ def _ref(node: torch.fx.Node, root: Path) -> NodeRef:
     library_path, library_line = library if library else (None, None)
     return NodeRef(node=node.name, target=_describe(node), path=path, line=line, module=_module(node),
                    library_path=library_path, library_line=library_line)
+
+
+node_ref = _ref  # for the other worker-side checks (dqguard.delegation)
 
 
 def _producer(dequantize: torch.fx.Node) -> torch.fx.Node | None:
@@ -215,14 +166,15 @@ def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
-def _nothing_quantized(nodes: list[torch.fx.Node], fallback: tuple[str, int]) -> Finding | None:
+def _nothing_quantized(nodes: list[torch.fx.Node], quantized: Quantized,
+                       fallback: tuple[str, int]) -> Finding | None:
     path, line = fallback
-    annotated = sum(is_quantized(node) for node in nodes)
-    if not annotated:
+    count = sum(quantized(node) for node in nodes)
+    if not count:
         message = ("nothing is quantized: the converted graph has no quantized op, so there is nothing "
                    "to check (the quantizer matched no op of this model)")
     elif not any(op_name(node) in QUANTIZE_OPS | DEQUANTIZE_OPS for node in nodes):
-        message = (f"nothing is quantized: the quantizer annotated {_plural(annotated, 'op')} but convert "
+        message = (f"nothing is quantized: the quantizer annotated {_plural(count, 'op')} but convert "
                    "produced no quantize or dequantize op (its specs ask for float or fp16 only), so "
                    "there is nothing to check")
     else:
@@ -231,38 +183,48 @@ def _nothing_quantized(nodes: list[torch.fx.Node], fallback: tuple[str, int]) ->
 
 
 def check(graph_module: torch.fx.GraphModule, root: Path, fallback: tuple[str, int]) -> list[Finding]:
-    """Findings for `graph_module` and its subgraphs; `fallback` is where a finding goes when no
-    frame is the user's."""
+    """Findings for convert's output and its subgraphs: DQG003 when nothing is quantized, else every
+    shared dequantize. `fallback` is where a finding goes when no frame is the user's."""
     modules = list(graphs(graph_module))
-    empty = _nothing_quantized([node for gm in modules for node in gm.graph.nodes], fallback)
+    quantized = classifier(modules)
+    empty = _nothing_quantized([node for gm in modules for node in gm.graph.nodes], quantized, fallback)
     if empty is not None:
         return [empty]
-    findings = []
-    for module in modules:
-        findings += _shared(list(module.graph.nodes), root, fallback)
-    return findings
+    return [finding for module in modules for finding in _shared(list(module.graph.nodes), quantized, root,
+                                                                 fallback)]
 
 
-def _shared(nodes: list[torch.fx.Node], root: Path, fallback: tuple[str, int]) -> list[Finding]:
+def shared(graph_module: torch.fx.GraphModule, root: Path, fallback: tuple[str, int],
+           constants: frozenset[str] = frozenset()) -> list[Finding]:
+    """Every shared dequantize in a later stage's graph and its subgraphs; `constants` name the
+    placeholders that hold weights (an ExportedProgram's lifted parameters and buffers)."""
+    modules = list(graphs(graph_module))
+    quantized = classifier(modules, constants)
+    return [finding for module in modules for finding in _shared(list(module.graph.nodes), quantized, root,
+                                                                 fallback)]
+
+
+def _shared(nodes: list[torch.fx.Node], quantized: Quantized, root: Path,
+            fallback: tuple[str, int]) -> list[Finding]:
     position = {node: index for index, node in enumerate(nodes)}
     findings = []
     for node in nodes:
         if op_name(node) not in DEQUANTIZE_OPS:
             continue
         users = sorted((u for u in node.users if op_name(u) not in SHAPE_QUERIES), key=position.__getitem__)
-        quantized = [u for u in users if is_quantized(u)]
-        if len(users) < 2 or not quantized:
+        consumers = [u for u in users if quantized(u)]
+        if len(users) < 2 or not consumers:
             continue
         refs = tuple(_ref(u, root) for u in users)
-        quantized_refs = [r for r, u in zip(refs, users, strict=True) if u in quantized]
-        others = [r for r, u in zip(refs, users, strict=True) if u not in quantized]
+        quantized_refs = [r for r, u in zip(refs, users, strict=True) if u in consumers]
+        others = [r for r, u in zip(refs, users, strict=True) if u not in consumers]
         producer_node = _producer(node)
         producer = _ref(producer_node, root) if producer_node is not None else None
         primary = next((r for r in quantized_refs if r.path is not None and r.line is not None), None)
         path, line = fallback
         if primary is not None and primary.path is not None and primary.line is not None:
             path, line = primary.path, primary.line
-        message = (f"{node.name} is shared by {_plural(len(quantized), 'quantized op')} "
+        message = (f"{node.name} is shared by {_plural(len(consumers), 'quantized op')} "
                    f"({_listed(quantized_refs)})")
         if others:
             message += f" and {_plural(len(others), 'other user')} ({_listed(others)})"
@@ -272,7 +234,7 @@ def _shared(nodes: list[torch.fx.Node], root: Path, fallback: tuple[str, int]) -
         if reason is not None:
             message += f"; {reason}"
         findings.append(Finding(
-            rule="DQG002" if _chooser(node) is not None else "DQG001",
+            rule="DQG002" if chooser(node) is not None else "DQG001",
             message=message,
             path=path,
             line=line,

@@ -52,6 +52,8 @@ class Case(NamedTuple):
     calibration_inputs: str | None = None  # module:attr of an iterable of inputs; None: `inputs`
     qat: bool = False
     dynamic_shapes: tuple[DynamicDim, ...] = ()
+    stages: tuple[str, ...] = ()  # references applied in order to convert's output (dqguard.staging)
+    delegates: int | None = None  # delegate calls expected in the lowered program (DQG005)
 
 
 def export_key(case: Case) -> tuple[object, ...]:
@@ -75,7 +77,7 @@ def case_from_request(data: dict[str, Any]) -> Case:
     dims = tuple(DynamicDim(*dim) for dim in data.get("dynamic_shapes", ()))
     return Case(**{**data, "ignore": tuple(data["ignore"]), "rules": tuple(sorted(data["rules"].items())),
                    "inputs": inputs if isinstance(inputs, str) else specs.from_json(inputs),
-                   "dynamic_shapes": dims})
+                   "dynamic_shapes": dims, "stages": tuple(data["stages"])})
 
 
 class Manifest(NamedTuple):
@@ -110,6 +112,17 @@ def _inputs(value: Any) -> str | InlineInputs:
             raise Said(str(exc)) from None
     raise ValueError("must be a 'module:attribute' reference, a list of tensor specs such as "
                      "[[1, 3, 224, 224]], or a table of named specs for keyword inputs")
+
+def _stages(value: Any) -> tuple[str, ...]:
+    if isinstance(value, list) and all(isinstance(v, str) and _REF.match(v) for v in value):
+        return tuple(value)
+    raise ValueError("must be a list of 'module:attribute' references such as 'dqguard.stages:xnnpack'")
+
+
+def _count(value: Any) -> int:
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    raise ValueError("must be an integer >= 0")
 
 
 def _bool(value: Any) -> bool:
@@ -255,6 +268,8 @@ _KEYS: dict[str, Callable[[Any], Any]] = {
     "calibration_inputs": _ref,
     "qat": _bool,
     "dynamic_shapes": _dynamic_shapes,
+    "stages": _stages,
+    "delegates": _count,
 }
 REQUIRED = ("name", "model", "inputs", "quantizer")
 _NOT_DEFAULTS = ("name", "model")
@@ -412,6 +427,11 @@ def load(path: Path) -> Manifest:
         missing = [key for key in REQUIRED if key not in values and key not in raw]
         if missing:
             error(case_line, label, f"missing required key {', '.join(repr(k) for k in missing)}")
+            bad = True
+        if "delegates" in values and not values.get("stages"):
+            # Only a lowering stage makes delegates: without one the count would always be 0.
+            error(lines.key(case_line, "delegates") if "delegates" in raw else defaults_line, label,
+                  "key 'delegates' needs 'stages' with a lowering stage, such as 'dqguard.stages:xnnpack'")
             bad = True
         name = values.get("name")
         if isinstance(name, str):

@@ -21,8 +21,7 @@ from typing import Any
 
 import torch
 
-from dqguard import examples, flows, references
-from dqguard.check import check
+from dqguard import examples, flows, references, staging
 from dqguard.examples import Example
 from dqguard.locate import user_frame
 from dqguard.manifest import Case, DynamicDim
@@ -191,16 +190,20 @@ def run(case: Case, root: Path, manifest: str, exact_qparams: bool,
         quantizer, flow = load_quantizer(case, steps)
         module, example = (exported or Exported(1)).take(case, steps)
         converted = quantize(case, module, example, quantizer, flow, exact_qparams, steps)
-        with steps.step("check", "the check"):
-            findings = check(converted, root, fallback)
+        findings, resolved, delegation = staging.run(case, converted, example, root, fallback, steps)
     except StepFailed as failure:
-        findings = [_case_error(failure, root, fallback)]
+        # A stage's failure names the stage in JSON too; other steps happen before any stage.
+        error = _case_error(failure, root, fallback)._replace(
+            stage=failure.step if failure.step in case.stages else None)
+        findings, resolved, delegation = [error], (), None
     return CaseResult(
         name=case.name,
         status=status_of(tuple(findings)),
         duration_s=round(time.perf_counter() - started, 3),
         findings=tuple(findings),
         phases=steps.rounded(),
+        delegation=delegation,
+        resolved=resolved,
     )
 
 

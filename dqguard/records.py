@@ -36,6 +36,21 @@ class Finding(NamedTuple):
     baselined: bool = False  # in the baseline (dqguard.baseline): reported, never failing
     # (node name, "[1, 16] float32") for the producer, the dequantize and its users, where known
     shapes: tuple[tuple[str, str], ...] = ()
+    # The stage after which the finding first appeared ("convert", or a `stages` reference); None
+    # for a case error. For a sharing a later stage removed (CaseResult.resolved), `resolved_by`
+    # names that stage.
+    stage: str | None = None
+    resolved_by: str | None = None
+
+
+class Delegation(NamedTuple):
+    """What a lowering stage delegated: the lowered program's top-level delegate calls, the ops
+    inside them and the ops left outside (getitem and outputs not counted)."""
+
+    backends: tuple[str, ...]
+    delegates: int
+    delegated_ops: int
+    non_delegated_ops: int
 
 
 class CaseResult(NamedTuple):
@@ -47,6 +62,8 @@ class CaseResult(NamedTuple):
     # What the verdict depends on (dqguard.dependencies): recorded path -> fingerprint
     deps: dict[str, str | None] = MappingProxyType({})  # type: ignore[assignment]
     cached: bool = False
+    delegation: Delegation | None = None  # after a lowering stage
+    resolved: tuple[Finding, ...] = ()  # sharings a later stage removed: no finding, for the record
 
 
 class Gone(NamedTuple):
@@ -111,7 +128,17 @@ def case_to_json(result: CaseResult) -> dict[str, Any]:
     data["findings"] = [finding_to_json(f) for f in result.findings]
     data["phases"] = dict(result.phases)
     data["deps"] = dict(result.deps)
+    data["delegation"] = delegation_to_json(result.delegation)
+    data["resolved"] = [finding_to_json(f) for f in result.resolved]
     return data
+
+
+def delegation_to_json(delegation: Delegation | None) -> dict[str, Any] | None:
+    return None if delegation is None else {**delegation._asdict(), "backends": list(delegation.backends)}
+
+
+def delegation_from_json(data: dict[str, Any] | None) -> Delegation | None:
+    return None if data is None else Delegation(**{**data, "backends": tuple(data["backends"])})
 
 
 def case_from_json(data: dict[str, Any]) -> CaseResult:
@@ -119,6 +146,8 @@ def case_from_json(data: dict[str, Any]) -> CaseResult:
         **{
             **data,
             "findings": tuple(finding_from_json(f) for f in data["findings"]),
+            "delegation": delegation_from_json(data.get("delegation")),
+            "resolved": tuple(finding_from_json(f) for f in data.get("resolved", ())),
         }
     )
 

@@ -36,10 +36,11 @@ _ALL = (
         "dequantize. Backends that partition per op group cannot lower the consumers "
         "independently: with ExecuTorch 1.5's XNNPACK partitioner, three dynamic linears sharing "
         "one chain become one delegate or two depending only on the order of the ops.",
-        "Give each consumer its own chain before lowering: ExecuTorch's DuplicateDynamicQuantChainPass "
-        "(executorch.backends.transforms.duplicate_dynamic_quant_chain) does it for the "
-        "quantized_decomposed chain; after it XNNPACK makes one delegate whatever the op order. "
-        "Affine (torchao) chains need a pass of your own.",
+        "Give each consumer its own chain before lowering: add the stage "
+        "dqguard.stages:duplicate_dynamic_quant_chain (first in `stages`, before any re-export), which runs "
+        "ExecuTorch's DuplicateDynamicQuantChainPass (executorch.backends.transforms."
+        "duplicate_dynamic_quant_chain) on the quantized_decomposed chain; after it XNNPACK makes one "
+        "delegate whatever the op order. Affine (torchao) chains need a pass of your own.",
     ),
     Rule(
         "DQG003",
@@ -50,6 +51,31 @@ _ALL = (
         "relies on metadata (such as source_fn_stack) that the chosen export mode does not produce, "
         "or when its patterns do not match the model's ops.",
         "Check that the quantizer supports the export mode (try strict = true) and the model's ops.",
+    ),
+    Rule(
+        "DQG004",
+        "quantized-op-not-delegated",
+        "error",
+        "A quantized op, or a quantize/dequantize op, stays outside every delegate after lowering.",
+        "The quantizer quantized the op for the backend, but the backend's partitioner did not take "
+        "it: it runs on the portable CPU kernels, in float between a dequantize and a quantize, and "
+        "the program splits into more delegates around it. With ExecuTorch 1.5's XNNPACK "
+        "partitioner, nn.Conv3d (static, per-channel) and adaptive_avg_pool2d to an output larger "
+        "than 1x1 stay out.",
+        "Use an op the backend delegates (AdaptiveAvgPool2d(1) becomes a delegated mean), have the "
+        "quantizer leave the op in float, or target a backend that supports it.",
+    ),
+    Rule(
+        "DQG005",
+        "delegation-changed",
+        "error",
+        "The lowered program has a different number of delegates than the case's `delegates`.",
+        "Each delegate call is a switch between the runtime and the backend, and a change in their "
+        "number is often the only sign that a partition broke: three dynamic linears sharing one "
+        "dequantize lower to XNNPACK as one delegate or two depending only on the order of the ops, "
+        "with no op left outside.",
+        "Find what split or merged the partitions (a shared dequantize, an op the backend rejects), "
+        "or update `delegates` when the change is intended.",
     ),
     Rule(
         "DQG900",

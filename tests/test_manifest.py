@@ -195,3 +195,26 @@ def test_qat_and_dynamic_shapes_shape_the_export_and_calibration_data_does_not(t
     assert export_key(case._replace(qat=True)) != export_key(case)
     assert export_key(case._replace(dynamic_shapes=(DynamicDim("x", 0, "x_0", None, 8),))) != export_key(case)
     assert export_key(case._replace(calibration_inputs="m:batches")) == export_key(case)
+
+
+def test_stages_and_delegates_from_defaults_and_case(tmp_path: Path) -> None:
+    text = ('[defaults]\nstages = ["dqguard.stages:reexport", "passes:merge"]\n' + CASE + "delegates = 2\n"
+            + CASE.replace('"a"', '"b"') + 'stages = ["dqguard.stages:xnnpack"]\n')
+    first, second = _load(tmp_path, text)
+    assert (first.stages, first.delegates) == (("dqguard.stages:reexport", "passes:merge"), 2)
+    assert (second.stages, second.delegates) == (("dqguard.stages:xnnpack",), None)
+
+
+@pytest.mark.parametrize(("extra", "expected"), [
+    ('stages = "dqguard.stages:xnnpack"', "key 'stages' must be a list of 'module:attribute' references"),
+    ('stages = ["xnnpack"]', "key 'stages' must be a list of 'module:attribute' references"),
+    ("delegates = -1", "key 'delegates' must be an integer >= 0"),
+    ("delegates = true", "key 'delegates' must be an integer >= 0"),
+])
+def test_bad_stages_and_delegates(tmp_path: Path, extra: str, expected: str) -> None:
+    assert f"dqguard.toml:7: case 'a': {expected}" in _error(tmp_path, CASE + extra + "\n")
+
+
+def test_delegates_without_stages_is_an_error(tmp_path: Path) -> None:
+    message = _error(tmp_path, CASE + "delegates = 1\n")
+    assert "dqguard.toml:7: case 'a': key 'delegates' needs 'stages' with a lowering stage" in message

@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from dqguard.records import CaseResult, Delegation, Finding, NodeRef, ScanResult, case_from_json, case_to_json
 from dqguard.report import json as json_report
 from dqguard.report.style import Style
 from testing import reports
@@ -18,3 +19,23 @@ def test_round_trip(run: str) -> None:
     again = json_report.result_from_document(json.loads(output))
     assert again == result
     assert json.loads(output)["summary"]["cases"] == len(result.cases)
+
+
+def test_stage_delegation_and_resolved_round_trip() -> None:
+    ref = NodeRef(node="aten_convolution_default", target="convolution", path="models.py", line=31)
+    case = CaseResult(
+        name="xnnpack", status="findings", duration_s=1.0,
+        findings=(Finding(rule="DQG004", message="m", path="models.py", line=31, users=(ref,),
+                          stage="dqguard.stages:xnnpack"),),
+        delegation=Delegation(backends=("XnnpackBackend",), delegates=2, delegated_ops=16,
+                              non_delegated_ops=3),
+        resolved=(Finding(rule="DQG002", message="r", path="models.py", line=17, stage="convert",
+                          resolved_by="dqguard.stages:duplicate_dynamic_quant_chain"),),
+    )
+    result = ScanResult(manifest="dqguard.toml", cases=(case,))
+    document = json.loads(json_report.render(result, Style()))
+    assert document["cases"][0]["delegation"] == {"backends": ["XnnpackBackend"], "delegates": 2,
+                                                  "delegated_ops": 16, "non_delegated_ops": 3}
+    assert document["cases"][0]["findings"][0]["stage"] == "dqguard.stages:xnnpack"
+    assert json_report.result_from_document(document) == result
+    assert case_from_json(json.loads(json.dumps(case_to_json(case)))) == case  # the worker's and the cache's

@@ -13,6 +13,8 @@ from dqguard.records import (
     Gone,
     ScanResult,
     counts,
+    delegation_from_json,
+    delegation_to_json,
     finding_from_json,
     finding_to_json,
     severity_of,
@@ -37,6 +39,8 @@ def document(result: ScanResult) -> dict[str, Any]:
             "cached": case.cached,
             "phases": dict(case.phases),
             "findings": findings,
+            "delegation": delegation_to_json(case.delegation),
+            "resolved": [finding_to_json(f) for f in case.resolved],
         })
     return {
         "version": VERSION,
@@ -59,6 +63,8 @@ def result_from_document(data: dict[str, Any]) -> ScanResult:
             findings=tuple(finding_from_json(f) for f in case["findings"]),
             phases=case["phases"],
             cached=case["cached"],
+            delegation=delegation_from_json(case["delegation"]),
+            resolved=tuple(finding_from_json(f) for f in case["resolved"]),
         )
         for case in data["cases"]
     )

@@ -171,7 +171,19 @@ def blocks(result: ScanResult) -> list[str]:
         f"| {case.duration_s:.1f} s{' (cached)' if case.cached else ''} |\n"
         for case in result.cases
     ]
-    return [head, *rows, "\n", *(section(group) for group in grouped(result))]
+    return [head, *rows, "\n", *_delegation(result), *(section(group) for group in grouped(result))]
+
+
+def _delegation(result: ScanResult) -> list[str]:
+    """What each lowering stage delegated, for the cases that lower."""
+    lowered = [case for case in result.cases if case.delegation is not None]
+    if not lowered:
+        return []
+    rows = [f"| {code(case.name)} | {inline(', '.join(d.backends))} | {d.delegates} | {d.delegated_ops} "
+            f"| {d.non_delegated_ops} |\n"
+            for case in lowered if (d := case.delegation) is not None]
+    return ["| Lowered case | Backend | Delegates | Delegated ops | Ops outside |\n|---|---|---|---|---|\n",
+            *rows, "\n"]
 
 
 def _size(value: str) -> int:

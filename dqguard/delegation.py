@@ -1,0 +1,131 @@
+"""What a lowering did with the quantized ops: DQG004 (an op left outside every delegate) and
+DQG005 (a delegate count other than the case's `delegates`). Worker side.
+
+A lowered program's top-level graph holds one `executorch_call_delegate` call per delegate and the
+ops no partitioner took, which run on the portable CPU kernels. An op left outside is quantized
+when either graph says so:
+
+- in the lowered graph itself, by the structural definition (`dqguard.quantized`): it reads a
+  dequantize left outside too, or feeds a quantize (`dequantize_per_channel -> convolution`);
+- in the graph the lowering was handed: an op created by the same line of the user's code in the
+  same module (`stack_trace`, `nn_module_stack`, which lowering keeps) was quantized there. This
+  is what finds an op whose quantize and dequantize both went into the delegates around it
+  (`delegate -> _adaptive_avg_pool2d -> delegate`), and it needs no node name to survive
+  `to_edge`, which renames every node.
+
+A quantize, dequantize or choose_qparams op left outside is reported with the op it feeds or
+reads, or on its own when it has none outside.
+"""
+
+import operator
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from dqguard.check import graphs, node_ref
+from dqguard.locate import user_frame
+from dqguard.ops import CHOOSE_QPARAMS_OPS, DEQUANTIZE_OPS, QUANTIZE_OPS, SHAPE_QUERIES, op_name
+from dqguard.quantized import Quantized, Structure
+from dqguard.records import Delegation, Finding
+
+DELEGATE_CALL = "executorch_call_delegate"
+_QDQ = QUANTIZE_OPS | DEQUANTIZE_OPS | CHOOSE_QPARAMS_OPS
+
+Origin = tuple[tuple[str, int] | None, str | None]
+
+
+def is_delegate_call(node: torch.fx.Node) -> bool:
+    return node.op == "call_function" and getattr(node.target, "__name__", None) == DELEGATE_CALL
+
+
+def delegate_calls(graph_module: torch.fx.GraphModule) -> list[torch.fx.Node]:
+    return [node for node in graph_module.graph.nodes if is_delegate_call(node)]
+
+
+def _lowered_module(graph_module: torch.fx.GraphModule, call: torch.fx.Node) -> Any:
+    holder = call.args[0]
+    return getattr(graph_module, str(holder.target)) if isinstance(holder, torch.fx.Node) else None
+
+
+def _counted(node: torch.fx.Node) -> bool:
+    return node.op == "call_function" and node.target is not operator.getitem and not is_delegate_call(node)
+
+
+def delegation(graph_module: torch.fx.GraphModule) -> Delegation:
+    calls = delegate_calls(graph_module)
+    backends: set[str] = set()
+    inside = 0
+    for call in calls:
+        lowered = _lowered_module(graph_module, call)
+        backends.add(str(getattr(lowered, "backend_id", "unknown")))
+        original = getattr(lowered, "original_module", None)
+        if original is not None:
+            inside += sum(_counted(node) for node in original.graph_module.graph.nodes)
+    outside = sum(_counted(node) for node in graph_module.graph.nodes)
+    return Delegation(backends=tuple(sorted(backends)), delegates=len(calls), delegated_ops=inside,
+                      non_delegated_ops=outside)
+
+
+def origin(node: torch.fx.Node, root: Path) -> Origin:
+    """Where the user's code made `node`: its line and its module's path."""
+    stack = node.meta.get("nn_module_stack") or {}
+    module = list(stack.values())[-1][0] if stack else None
+    return user_frame(node.meta.get("stack_trace"), root), module if isinstance(module, str) else None
+
+
+def quantized_origins(handed: list[torch.fx.GraphModule], quantized: Quantized, root: Path) -> set[Origin]:
+    found = set()
+    for module in handed:
+        for node in module.graph.nodes:
+            if quantized(node):
+                where = origin(node, root)
+                if where[0] is not None:
+                    found.add(where)
+    return found
+
+
+def _name(node: torch.fx.Node) -> str:
+    return str(getattr(node.target, "__name__", node.target))
+
+
+def not_delegated(lowered: torch.fx.GraphModule, constants: frozenset[str], origins: set[Origin],
+                  stage: str, root: Path, fallback: tuple[str, int]) -> list[Finding]:
+    """DQG004 for each quantized op (and quantize/dequantize op) left outside the delegates."""
+    backend = ", ".join(delegation(lowered).backends)
+    structure = Structure(constants)
+    findings = []
+    for module in graphs(lowered):
+        outside = [n for n in module.graph.nodes if _counted(n) and op_name(n) not in SHAPE_QUERIES]
+        qdq = [n for n in outside if op_name(n) in _QDQ]
+        reported: set[torch.fx.Node] = set()
+        for node in outside:
+            if node in qdq or not (structure.quantized(node) or origin(node, root) in origins):
+                continue
+            near = [n for n in qdq if n in node.all_input_nodes or n in node.users]
+            reported.update(near)
+            message = (f"{_name(node)} was quantized but stays outside every {backend} delegate: it runs "
+                       "in float on the portable CPU kernels")
+            if near:
+                message += f", and so do {', '.join(_name(n) for n in near)}"
+            findings.append(_finding(node, message, stage, root, fallback))
+        for node in qdq:
+            if node not in reported:
+                findings.append(_finding(node, f"{_name(node)} stays outside every {backend} delegate: it "
+                                         "runs on the portable CPU kernels", stage, root, fallback))
+    return findings
+
+
+def _finding(node: torch.fx.Node, message: str, stage: str, root: Path, fallback: tuple[str, int]) -> Finding:
+    ref = node_ref(node, root)
+    path, line = (ref.path, ref.line) if ref.path is not None and ref.line is not None else fallback
+    return Finding(rule="DQG004", message=message, path=path, line=line, users=(ref,), stage=stage)
+
+
+def changed(expected: int, actual: Delegation | None, stage: str | None,
+            fallback: tuple[str, int]) -> Finding:
+    count = actual.delegates if actual is not None else 0
+    where = f" ({', '.join(actual.backends)})" if actual is not None and actual.backends else ""
+    return Finding(rule="DQG005", message=f"expected {expected} delegate{'' if expected == 1 else 's'}, "
+                   f"the lowered program has {count}{where}", path=fallback[0], line=fallback[1],
+                   stage=stage)
