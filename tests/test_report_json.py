@@ -26,7 +26,7 @@ def test_stage_delegation_and_resolved_round_trip() -> None:
     case = CaseResult(
         name="xnnpack", status="findings", duration_s=1.0,
         findings=(Finding(rule="DQG004", message="m", path="models.py", line=31, users=(ref,),
-                          stage="dqguard.stages:xnnpack"),),
+                          severity="error", stage="dqguard.stages:xnnpack"),),
         delegation=Delegation(backends=("XnnpackBackend",), delegates=2, delegated_ops=16,
                               non_delegated_ops=3),
         resolved=(Finding(rule="DQG002", message="r", path="models.py", line=17, stage="convert",
