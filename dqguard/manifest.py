@@ -33,11 +33,12 @@ class Case(NamedTuple):
     ignore: tuple[str, ...] = ()
     exact_qparams: bool = False
     flow: str | None = None  # "torchao" | "torch.ao"; None: the quantizer's own
+    weightless: bool = False  # on fake tensors (dqguard.weightless); exact_qparams overrides it
 
 
 def export_key(case: Case) -> tuple[object, ...]:
     """What shapes a case's export: cases that agree on it share one (dqguard.pipeline)."""
-    return (case.model, case.inputs, case.strict)
+    return (case.model, case.inputs, case.strict, case.weightless and not case.exact_qparams)
 
 
 def case_from_request(data: dict[str, Any]) -> Case:
@@ -124,6 +125,7 @@ _KEYS: dict[str, Callable[[Any], Any]] = {
     "ignore": _rule_codes,
     "exact_qparams": _bool,
     "flow": _flow,
+    "weightless": _bool,
 }
 _REQUIRED = ("name", "model", "inputs", "quantizer")
 _NOT_DEFAULTS = ("name", "model")

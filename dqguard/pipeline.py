@@ -7,6 +7,10 @@ module. Building a model and exporting it take seconds on real models; copying t
 The first case that needs the export pays for it (its `import` and `export` phases); the others'
 `export` phase is the copy (nothing, for the last case, which takes the original).
 
+A weightless job (dqguard.weightless) builds its model under a FakeTensorMode and runs each case
+on fakes; a case that cannot run that way falls back to the normal path, with a note saying why,
+on a normal export that the job's other falling-back cases share.
+
 Torch is imported here and in the modules this one imports, which is why only workers load it.
 """
 
@@ -19,8 +23,9 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch._subclasses.fake_tensor import FakeTensorMode
 
-from dqguard import examples, flows, references
+from dqguard import examples, flows, references, weightless
 from dqguard.check import check
 from dqguard.examples import Example
 from dqguard.locate import user_frame
@@ -28,6 +33,7 @@ from dqguard.manifest import Case
 from dqguard.phases import StepFailed, Steps
 from dqguard.records import CaseResult, Finding, status_of
 from dqguard.structural import use_minmax_qparams
+from dqguard.weightless import patch_observers
 
 # What torch imports lazily on a first export, prepare and convert (about 400 modules). Imported
 # here, once per worker, each case's forked process inherits them instead of importing them again
@@ -44,19 +50,23 @@ OnPhase = Callable[[str], None]
 class Exported:
     """A job's export, made by the first case that needs it and handed to each case in turn."""
 
-    def __init__(self, uses: int) -> None:
-        self.uses = uses
+    def __init__(self, uses: int, mode: FakeTensorMode | None = None) -> None:
+        self.uses = self.total = uses
+        self.begun = 0
+        self.mode = mode  # weightless: the export's and its cases' fake mode
         self.module: torch.fx.GraphModule | None = None
         self.example: Example | None = None
         self.failure: StepFailed | None = None
+        self.fallback: Exported | None = None
 
     def take(self, case: Case, steps: Steps) -> tuple[torch.fx.GraphModule, Example]:
         """The exported module for `case` to prepare: a copy, and the original for the last user."""
+        self.begun += 1
         if self.failure is not None:
             raise self.failure
         if self.module is None or self.example is None:
             try:
-                self.module, self.example = export(case, steps)
+                self.module, self.example = export(case, steps, self.mode)
             except StepFailed as failure:
                 self.failure = failure
                 raise
@@ -66,6 +76,12 @@ class Exported:
                 return self.module, self.example
             return copy.deepcopy(self.module), copy.deepcopy(self.example)
 
+    def normal(self) -> "Exported":
+        """The normal export, for this job's cases that cannot run on this weightless one."""
+        if self.fallback is None:
+            self.fallback = Exported(self.total - self.begun + 1)
+        return self.fallback
+
 
 def load_inputs(reference: str) -> Example:
     value = references.resolve(reference)
@@ -74,10 +90,11 @@ def load_inputs(reference: str) -> Example:
     return examples.example(value, f"inputs {reference!r}")
 
 
-def export(case: Case, steps: Steps) -> tuple[torch.fx.GraphModule, Example]:
-    """Build the case's model and inputs and export them."""
+def export(case: Case, steps: Steps, mode: FakeTensorMode | None = None,
+           ) -> tuple[torch.fx.GraphModule, Example]:
+    """Build the case's model (its factory under `mode` when weightless) and inputs; export them."""
     with steps.step("import", "building the model"):
-        model = references.build(case.model, torch.nn.Module, "model").eval()
+        model = references.build(case.model, torch.nn.Module, "model", mode).eval()
     with steps.step("import", "building the inputs"):
         example = load_inputs(case.inputs)
     with steps.step("export", "torch.export"):
@@ -95,17 +112,24 @@ def load_quantizer(case: Case, steps: Steps) -> tuple[Any, flows.Flow]:
 
 
 def quantize(case: Case, exported: torch.fx.GraphModule, example: Example, quantizer: Any, flow: flows.Flow,
-             exact_qparams: bool, steps: Steps) -> torch.fx.GraphModule:
-    """Prepare, calibrate and convert `exported` with the case's quantizer, in its own flow."""
+             exact_qparams: bool, steps: Steps, mode: FakeTensorMode | None = None) -> torch.fx.GraphModule:
+    """Prepare, calibrate and convert `exported` with the case's quantizer, in its own flow; on
+    fakes under `mode` (the export's) when weightless."""
     with steps.step("prepare", "prepare_pt2e"):
         prepared = flow.prepare(exported, quantizer)
-        if not (exact_qparams or case.exact_qparams):
+        if mode is not None:
+            patch_observers(prepared, mode)
+        elif not (exact_qparams or case.exact_qparams):
             use_minmax_qparams(prepared)
     with steps.step("calibrate", "calibration"), torch.no_grad():
+        if mode is not None:
+            example = weightless.fake_example(mode, example)
         for _ in range(case.calibration):
             example.call(prepared)
     with steps.step("convert", "convert_pt2e"):
         converted: torch.fx.GraphModule = flow.convert(prepared)
+        if mode is not None:
+            weightless.check_converted(converted)
     return converted
 
 
@@ -113,8 +137,9 @@ def convert(case: Case, exact_qparams: bool, steps: Steps | None = None) -> torc
     """The case's converted GraphModule, on its own. The user's modules must be importable."""
     steps = steps or Steps(lambda phase: None)
     quantizer, flow = load_quantizer(case, steps)
-    module, example = export(case, steps)
-    return quantize(case, module, example, quantizer, flow, exact_qparams, steps)
+    mode = _weightless_mode(case, exact_qparams)  # and no fallback: this is for tests and benches
+    module, example = export(case, steps, mode)
+    return quantize(case, module, example, quantizer, flow, exact_qparams, steps, mode)
 
 
 def run(case: Case, root: Path, manifest: str, exact_qparams: bool,
@@ -125,10 +150,21 @@ def run(case: Case, root: Path, manifest: str, exact_qparams: bool,
     torch.manual_seed(0)
     steps = Steps(on_phase)
     fallback = (manifest, case.line)
+    notes: list[str] = []
     try:
         quantizer, flow = load_quantizer(case, steps)
-        module, example = (exported or Exported(1)).take(case, steps)
-        converted = quantize(case, module, example, quantizer, flow, exact_qparams, steps)
+        exported = exported or Exported(1, _weightless_mode(case, exact_qparams))
+        try:
+            converted = _convert(case, exported, quantizer, flow, exact_qparams, steps)
+        except StepFailed as failure:
+            if exported.mode is None:
+                raise
+            # Not an error: the normal path decides, with the verdict a normal run would give.
+            notes.append(f"not weightless ({failure.message}): checked with real weights")
+            torch._dynamo.reset()
+            torch.manual_seed(0)
+            quantizer, flow = load_quantizer(case, steps)
+            converted = _convert(case, exported.normal(), quantizer, flow, exact_qparams, steps)
         with steps.step("check", "the check"):
             findings = check(converted, root, fallback)
     except StepFailed as failure:
@@ -139,13 +175,26 @@ def run(case: Case, root: Path, manifest: str, exact_qparams: bool,
         duration_s=round(time.perf_counter() - started, 3),
         findings=tuple(findings),
         phases=steps.rounded(),
+        notes=tuple(notes),
     )
+
+
+def _weightless_mode(case: Case, exact_qparams: bool) -> FakeTensorMode | None:
+    # Weightless qparams are structural by construction: exact ones need the weights.
+    return weightless.fake_mode() if case.weightless and not (exact_qparams or case.exact_qparams) else None
+
+
+def _convert(case: Case, exported: Exported, quantizer: Any, flow: flows.Flow, exact_qparams: bool,
+             steps: Steps) -> torch.fx.GraphModule:
+    module, example = exported.take(case, steps)
+    return quantize(case, module, example, quantizer, flow, exact_qparams, steps, exported.mode)
 
 
 def run_job(cases: list[Case], root: Path, manifest: str, exact_qparams: bool,
             on_case: Callable[[int], None], on_phase: OnPhase) -> Iterator[CaseResult]:
     """Each case of a job in turn; `on_case` hears which one begins."""
-    exported = Exported(len(cases))
+    # A job's cases agree on `weightless` and `exact_qparams` (manifest.export_key).
+    exported = Exported(len(cases), _weightless_mode(cases[0], exact_qparams))
     for position, case in enumerate(cases):
         on_case(position)
         yield run(case, root, manifest, exact_qparams, on_phase, exported)

@@ -35,6 +35,8 @@ class CaseResult(NamedTuple):
     # What the verdict depends on (dqguard.dependencies): recorded path -> fingerprint
     deps: dict[str, str | None] = MappingProxyType({})  # type: ignore[assignment]
     cached: bool = False
+    # Facts about how the case ran that are not findings (weightless mode fell back, and why)
+    notes: tuple[str, ...] = ()
 
 
 class ScanResult(NamedTuple):
@@ -78,6 +80,7 @@ def case_to_json(result: CaseResult) -> dict[str, Any]:
     data["findings"] = [finding_to_json(f) for f in result.findings]
     data["phases"] = dict(result.phases)
     data["deps"] = dict(result.deps)
+    data["notes"] = list(result.notes)
     return data
 
 
@@ -86,6 +89,7 @@ def case_from_json(data: dict[str, Any]) -> CaseResult:
         **{
             **data,
             "findings": tuple(finding_from_json(f) for f in data["findings"]),
+            "notes": tuple(data.get("notes", ())),
         }
     )
 

@@ -33,6 +33,7 @@ class ScanOptions(NamedTuple):
     cases: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
     exact_qparams: bool = False
+    weightless: bool | None = None  # None: each case's own `weightless`
     cache_dir: Path | None = None
     no_cache: bool = False
     summary: Path | None = None  # Markdown summary appended here (and to $GITHUB_STEP_SUMMARY)
@@ -59,6 +60,8 @@ def select(cases: tuple[Case, ...], options: ScanOptions) -> list[Case]:
         chosen = [c for c in chosen if any(fnmatch.fnmatchcase(c.name, p) for p in options.cases)]
     if options.shard:
         chosen = [c for c in chosen if in_shard(c.name, options.shard)]
+    if options.weightless is not None:
+        chosen = [c._replace(weightless=options.weightless) for c in chosen]
     return chosen
 
 

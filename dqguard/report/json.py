@@ -30,6 +30,7 @@ def document(result: ScanResult) -> dict[str, Any]:
             "cached": case.cached,
             "phases": dict(case.phases),
             "findings": findings,
+            "notes": list(case.notes),
         })
     return {
         "version": VERSION,
@@ -53,6 +54,7 @@ def result_from_document(data: dict[str, Any]) -> ScanResult:
             ),
             phases=case["phases"],
             cached=case["cached"],
+            notes=tuple(case["notes"]),
         )
         for case in data["cases"]
     )

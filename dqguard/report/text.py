@@ -54,5 +54,6 @@ def render(result: ScanResult, style: Style) -> str:
                       f"{case.duration_s:.2f}s{' (cached)' if case.cached else ''}"
                       + (f" ({phases})" if phases else ""))
             lines.append(f"{_DIM}{status}{_RESET}" if style.color else status)
+            lines.extend(f"    note: {logsafe.escape(note)}" for note in case.notes)
     lines.append(summary_line(result))
     return "\n".join(lines) + "\n"
