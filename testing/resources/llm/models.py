@@ -69,3 +69,11 @@ def reads_values() -> torch.nn.Module:
 
 def features() -> tuple[torch.Tensor]:
     return (torch.randn(2, 16),)
+
+
+def llama_1_2b() -> torch.nn.Module:  # bench/llm.py's: too big for CI's normal path
+    return llama("1.2b")
+
+
+def llama_8b() -> torch.nn.Module:  # bench/llm.py's: ~32 GB of fp32 weights, weightless only
+    return llama("8b")
