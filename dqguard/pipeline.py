@@ -154,13 +154,11 @@ def run(case: Case, root: Path, manifest: str, exact_qparams: bool,
     try:
         quantizer, flow = load_quantizer(case, steps)
         exported = exported or Exported(1, _weightless_mode(case, exact_qparams))
-        try:
-            converted = _convert(case, exported, quantizer, flow, exact_qparams, steps)
-        except StepFailed as failure:
-            if exported.mode is None:
-                raise
-            # Not an error: the normal path decides, with the verdict a normal run would give.
-            notes.append(f"not weightless ({failure.message}): checked with real weights")
+        converted = _attempt(case, exported, quantizer, flow, exact_qparams, steps)
+        if isinstance(converted, StepFailed):
+            # Not an error: the normal path decides, with the verdict (and the traceback, hence
+            # outside the handler) a normal run would give.
+            notes.append(f"not weightless ({converted.message}): checked with real weights")
             torch._dynamo.reset()
             torch.manual_seed(0)
             quantizer, flow = load_quantizer(case, steps)
@@ -182,6 +180,17 @@ def run(case: Case, root: Path, manifest: str, exact_qparams: bool,
 def _weightless_mode(case: Case, exact_qparams: bool) -> FakeTensorMode | None:
     # Weightless qparams are structural by construction: exact ones need the weights.
     return weightless.fake_mode() if case.weightless and not (exact_qparams or case.exact_qparams) else None
+
+
+def _attempt(case: Case, exported: Exported, quantizer: Any, flow: flows.Flow, exact_qparams: bool,
+             steps: Steps) -> torch.fx.GraphModule | StepFailed:
+    """The converted graph, or why a weightless export could not give it."""
+    try:
+        return _convert(case, exported, quantizer, flow, exact_qparams, steps)
+    except StepFailed as failure:
+        if exported.mode is None:
+            raise
+        return failure
 
 
 def _convert(case: Case, exported: Exported, quantizer: Any, flow: flows.Flow, exact_qparams: bool,

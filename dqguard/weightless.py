@@ -26,34 +26,69 @@ path. The equivalence with it is tests/test_weightless.py: the same signature an
 every scenario repo and on the small real models.
 """
 
+import functools
+import importlib
 import types
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 from torch._subclasses.fake_tensor import FakeTensor, FakeTensorMode
 from torch.fx.experimental.symbolic_shapes import ShapeEnv
-from torchao.quantization.pt2e import _affine_quantization as affine
-from torchao.quantization.pt2e import observer as ob
 
 from dqguard.examples import Example
 
-# Min/max observers, by exact type, with the forward that records their min/max shape-wise.
-# HistogramObserver.forward branches on values (x_min == -inf): it records min/max like its base,
-# as structural mode already computes its qparams from min/max.
-_MINMAX: dict[type, Any] = {
-    ob.MinMaxObserver: ob.MinMaxObserver.forward,
-    ob.MovingAverageMinMaxObserver: ob.MovingAverageMinMaxObserver.forward,
-    ob.PerChannelMinMaxObserver: ob.PerChannelMinMaxObserver.forward,
-    ob.MovingAveragePerChannelMinMaxObserver: ob.MovingAveragePerChannelMinMaxObserver.forward,
-    ob.HistogramObserver: ob.MinMaxObserver.forward,
-}
-# torchao's per-token and per-group observers: min_val/max_val are plain attributes that their
-# own (fake-safe) forward sets.
-_AFFINE = (affine.AffineQuantizedMinMaxObserver, affine.AffineQuantizedMovingAverageMinMaxObserver)
-# Identity forwards with constant or no qparams: fake-safe as they are. The affine placeholder
-# (dynamic per-token activations) records only a block size and a dtype.
-_AS_THEY_ARE = (ob.PlaceholderObserver, ob.NoopObserver, ob.ReuseInputObserver, ob.FixedQParamsObserver,
-                affine.AffineQuantizedPlaceholderObserver)
+
+class _Known(NamedTuple):
+    # Min/max observers, by exact type, with the forward that records their min/max shape-wise.
+    # HistogramObserver.forward branches on values (x_min == -inf): it records min/max like its
+    # base, as structural mode already computes its qparams from min/max.
+    minmax: dict[type, Any]
+    # torchao's per-token and per-group observers: min_val/max_val are plain attributes that
+    # their own (fake-safe) forward sets.
+    affine: tuple[type, ...]
+    # Identity forwards with constant or no qparams: fake-safe as they are. The affine
+    # placeholder (dynamic per-token activations) records only a block size and a dtype.
+    as_they_are: tuple[type, ...]
+    # What any other observer or fake-quantizer derives from, in either flow.
+    bases: tuple[type, ...]
+
+
+_BASES = (("torchao.quantization.pt2e.observer", "ObserverBase"),
+          ("torchao.quantization.pt2e.fake_quantize", "FakeQuantizeBase"),
+          ("torch.ao.quantization.observer", "ObserverBase"),
+          ("torch.ao.quantization.fake_quantize", "FakeQuantizeBase"))
+
+
+def _bases() -> tuple[type, ...]:
+    found = []
+    for module, name in _BASES:
+        try:
+            found.append(getattr(importlib.import_module(module), name))
+        except (ImportError, AttributeError):
+            continue
+    return tuple(found)
+
+
+@functools.cache
+def _known() -> _Known:
+    """torchao's observers (torchao is optional: without it every observer is unknown)."""
+    try:
+        ob = importlib.import_module("torchao.quantization.pt2e.observer")
+    except ImportError:
+        return _Known({}, (), (), _bases())
+    minmax = {kind: kind.forward for kind in (ob.MinMaxObserver, ob.MovingAverageMinMaxObserver,
+                                              ob.PerChannelMinMaxObserver,
+                                              ob.MovingAveragePerChannelMinMaxObserver)}
+    minmax[ob.HistogramObserver] = ob.MinMaxObserver.forward
+    as_they_are = [ob.PlaceholderObserver, ob.NoopObserver, ob.ReuseInputObserver, ob.FixedQParamsObserver]
+    affine: tuple[type, ...] = ()
+    try:  # not in every torchao release
+        aq = importlib.import_module("torchao.quantization.pt2e._affine_quantization")
+        affine = (aq.AffineQuantizedMinMaxObserver, aq.AffineQuantizedMovingAverageMinMaxObserver)
+        as_they_are.append(aq.AffineQuantizedPlaceholderObserver)
+    except (ImportError, AttributeError):
+        pass
+    return _Known(minmax, affine, tuple(as_they_are), _bases())
 
 
 class NotWeightless(Exception):
@@ -131,26 +166,28 @@ def _fake_buffers(observer: Any, mode: FakeTensorMode) -> None:
     object.__setattr__(observer, "_weightless_real", real)
 
 
-def _is_observer(module: torch.nn.Module) -> bool:
+def _is_observer(module: torch.nn.Module, bases: tuple[type, ...]) -> bool:
+    # By name too: an observer of a flow whose base classes are not importable here.
     name = type(module).__name__
-    return isinstance(module, ob.ObserverBase) or "Observer" in name or "FakeQuant" in name
+    return isinstance(module, bases) or "Observer" in name or "FakeQuant" in name
 
 
 def patch_observers(prepared: torch.nn.Module, mode: FakeTensorMode) -> int:
     """Make every observer of `prepared` run on FakeTensors (how many); NotWeightless for one
     whose code is not known to be fake-safe."""
+    known = _known()
     count = 0
     for name, module in prepared.named_modules():
         kind = type(module)
-        if kind in _MINMAX:
-            object.__setattr__(module, "forward", types.MethodType(_seen(_MINMAX[kind]), module))
+        if kind in known.minmax:
+            object.__setattr__(module, "forward", types.MethodType(_seen(known.minmax[kind]), module))
             object.__setattr__(module, "calculate_qparams", types.MethodType(_minmax_qparams, module))
             _fake_buffers(module, mode)
-        elif kind in _AFFINE:
+        elif kind in known.affine:
             object.__setattr__(module, "forward", types.MethodType(_seen(kind.forward), module))
             object.__setattr__(module, "calculate_qparams", types.MethodType(_affine_qparams, module))
-        elif kind not in _AS_THEY_ARE:
-            if _is_observer(module):
+        elif kind not in known.as_they_are:
+            if _is_observer(module, known.bases):
                 raise NotWeightless(f"observer {name} is a {kind.__module__}.{kind.__qualname__}, "
                                     "not known to run on fake tensors")
             continue

@@ -154,3 +154,16 @@ def test_weightless_and_exact_cases_never_share_an_export() -> None:
     light = case._replace(weightless=True)
     exact = light._replace(exact_qparams=True)  # exact qparams take the normal path
     assert manifest.export_key(light) != manifest.export_key(case) == manifest.export_key(exact)
+
+
+def test_an_observer_of_unknown_code_is_refused_whatever_its_name() -> None:
+    from torchao.quantization.pt2e.observer import HistogramObserver, MinMaxObserver
+
+    class Clipping(MinMaxObserver):  # a subclass may compute anything from values
+        pass
+
+    mode = weightless.fake_mode()
+    holder = torch.nn.ModuleList([HistogramObserver(), MinMaxObserver()])
+    assert weightless.patch_observers(holder, mode) == 2
+    with pytest.raises(weightless.NotWeightless, match="Clipping, not known to run on fake tensors"):
+        weightless.patch_observers(torch.nn.ModuleList([MinMaxObserver(), Clipping()]), mode)
