@@ -39,6 +39,17 @@ def runs() -> dict[Key, Run]:
     return compare_modes(_jobs(SCENARIOS), OFFLINE, modes=MODES)
 
 
+# A case the process could not finish (timeout, crash, memory limit) is reported from outside it:
+# thread addresses in its stack dump and the resident size sampled at the kill differ from run to
+# run in either mode, and the stack holds the mode's own frames. Its rule and place must agree.
+_FROM_OUTSIDE = ("DQG901", "DQG902")
+
+
+def _verdict(findings: list[Any]) -> list[Any]:
+    return [{k: v for k, v in f.items() if k not in ("message", "detail")}
+            if f["rule"] in _FROM_OUTSIDE else f for f in findings]
+
+
 def _differences(runs: dict[Key, Run], repo: str, names: list[str]) -> list[str]:
     """What differs between the two modes, case by case: nothing, for the mode to be sound."""
     found = []
@@ -49,7 +60,7 @@ def _differences(runs: dict[Key, Run], repo: str, names: list[str]) -> list[str]
             position = next((i for i, (a, b) in enumerate(zip(left, right, strict=False)) if a != b),
                             min(len(left), len(right)))
             found.append(f"{name}: graphs differ from node {position} ({len(left)} != {len(right)} nodes)")
-        if (light.findings, light.status) != (structural.findings, structural.status):
+        if (_verdict(light.findings), light.status) != (_verdict(structural.findings), structural.status):
             found.append(f"{name}: findings differ ({structural.status} != {light.status})")
     return found
 
