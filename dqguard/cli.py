@@ -84,6 +84,9 @@ def cli() -> None:
               help="Do not report this rule; repeatable (case errors, DQG9xx, cannot be ignored).")
 @click.option("--exact-qparams", is_flag=True,
               help="Compute every observer's qparams exactly as the quantizer configured (slow).")
+@click.option("--weightless/--no-weightless", default=None,
+              help="Run every selected case on fake tensors (no weights), or none, whatever the "
+              "manifest's `weightless` says.")
 @click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), envvar="DQGUARD_CACHE_DIR",
               help="Where verdicts are cached (default: .dqguard_cache beside the manifest).")
 @click.option("--no-cache", is_flag=True, help="Neither reuse nor record cached verdicts.")
@@ -112,6 +115,7 @@ def scan(
     cases: tuple[str, ...],
     ignore: tuple[str, ...],
     exact_qparams: bool,
+    weightless: bool | None,
     cache_dir: Path | None,
     no_cache: bool,
     verbose: bool,
@@ -159,6 +163,7 @@ def scan(
         cases=cases,
         ignore=ignore,
         exact_qparams=exact_qparams,
+        weightless=weightless,
         cache_dir=cache_dir,
         no_cache=no_cache,
         summary=summary,

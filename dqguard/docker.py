@@ -77,6 +77,8 @@ def scan_arguments(options: ScanOptions, manifest: Path) -> list[str]:
         arguments += ["--ignore", code]
     if options.exact_qparams:
         arguments.append("--exact-qparams")
+    if options.weightless is not None:
+        arguments.append("--weightless" if options.weightless else "--no-weightless")
     if options.verbose:
         arguments.append("--verbose")
     if options.fail_on != "warning":

@@ -54,11 +54,14 @@ class Case(NamedTuple):
     dynamic_shapes: tuple[DynamicDim, ...] = ()
     stages: tuple[str, ...] = ()  # references applied in order to convert's output (dqguard.staging)
     delegates: int | None = None  # delegate calls expected in the lowered program (DQG005)
+    weightless: bool = False  # on fake tensors (dqguard.weightless); exact_qparams overrides it
 
 
 def export_key(case: Case) -> tuple[object, ...]:
     """What shapes a case's export: cases that agree on it share one (dqguard.pipeline)."""
-    return (case.model, case.inputs, case.strict, case.qat, case.dynamic_shapes)
+    # Weightless cases run on their own (fake) export; the same rule as pipeline._weightless_mode's.
+    on_fakes = case.weightless and not (case.exact_qparams or case.stages)
+    return (case.model, case.inputs, case.strict, case.qat, case.dynamic_shapes, on_fakes)
 
 
 def case_to_json(case: Case) -> dict[str, Any]:
@@ -270,6 +273,7 @@ _KEYS: dict[str, Callable[[Any], Any]] = {
     "dynamic_shapes": _dynamic_shapes,
     "stages": _stages,
     "delegates": _count,
+    "weightless": _bool,
 }
 REQUIRED = ("name", "model", "inputs", "quantizer")
 _NOT_DEFAULTS = ("name", "model")

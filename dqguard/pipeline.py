@@ -7,6 +7,10 @@ module. Building a model and exporting it take seconds on real models; copying t
 The first case that needs the export pays for it (its `import` and `export` phases); the others'
 `export` phase is the copy (nothing, for the last case, which takes the original).
 
+A weightless job (dqguard.weightless) builds its model under a FakeTensorMode and runs each case
+on fakes; a case that cannot run that way falls back to the normal path, with a note saying why,
+on a normal export that the job's other falling-back cases share.
+
 Torch is imported here and in the modules this one imports, which is why only workers load it.
 """
 
@@ -20,8 +24,9 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch._subclasses.fake_tensor import FakeTensorMode
 
-from dqguard import examples, flows, references, staging
+from dqguard import examples, flows, references, staging, weightless
 from dqguard.examples import Example
 from dqguard.locate import user_frame
 from dqguard.manifest import Case, DynamicDim
@@ -29,6 +34,7 @@ from dqguard.phases import StepFailed, Steps
 from dqguard.records import CaseResult, Finding, status_of
 from dqguard.specs import InlineInputs
 from dqguard.structural import use_minmax_qparams
+from dqguard.weightless import patch_observers
 
 # What torch imports lazily on a first export, prepare and convert (about 400 modules). Imported
 # here, once per worker, each case's forked process inherits them instead of importing them again
@@ -45,19 +51,23 @@ OnPhase = Callable[[str], None]
 class Exported:
     """A job's export, made by the first case that needs it and handed to each case in turn."""
 
-    def __init__(self, uses: int) -> None:
-        self.uses = uses
+    def __init__(self, uses: int, mode: FakeTensorMode | None = None) -> None:
+        self.uses = self.total = uses
+        self.begun = 0
+        self.mode = mode  # weightless: the export's and its cases' fake mode
         self.module: torch.fx.GraphModule | None = None
         self.example: Example | None = None
         self.failure: StepFailed | None = None
+        self.fallback: Exported | None = None
 
     def take(self, case: Case, steps: Steps) -> tuple[torch.fx.GraphModule, Example]:
         """The exported module for `case` to prepare: a copy, and the original for the last user."""
+        self.begun += 1
         if self.failure is not None:
             raise self.failure
         if self.module is None or self.example is None:
             try:
-                self.module, self.example = export(case, steps)
+                self.module, self.example = export(case, steps, self.mode)
             except StepFailed as failure:
                 self.failure = failure
                 raise
@@ -66,6 +76,12 @@ class Exported:
             if self.uses == 0:
                 return self.module, self.example
             return copy.deepcopy(self.module), copy.deepcopy(self.example)
+
+    def normal(self) -> "Exported":
+        """The normal export, for this job's cases that cannot run on this weightless one."""
+        if self.fallback is None:
+            self.fallback = Exported(self.total - self.begun + 1)
+        return self.fallback
 
 
 def load_inputs(reference: str | InlineInputs) -> Example:
@@ -119,10 +135,12 @@ def _export_hint(exc: BaseException) -> str | None:
     return None
 
 
-def export(case: Case, steps: Steps) -> tuple[torch.fx.GraphModule, Example]:
-    """Build the case's model and inputs and export them (in training mode for QAT)."""
+def export(case: Case, steps: Steps, mode: FakeTensorMode | None = None,
+           ) -> tuple[torch.fx.GraphModule, Example]:
+    """Build the case's model (its factory under `mode` when weightless) and inputs; export them
+    (in training mode for QAT)."""
     with steps.step("import", "building the model"):
-        model = references.build(case.model, torch.nn.Module, "model").train(case.qat)
+        model = references.build(case.model, torch.nn.Module, "model", mode).train(case.qat)
     with steps.step("import", "building the inputs"):
         example = load_inputs(case.inputs)
     with steps.step("import", "checking dynamic_shapes"):
@@ -146,8 +164,9 @@ def load_quantizer(case: Case, steps: Steps) -> tuple[Any, flows.Flow]:
 
 
 def quantize(case: Case, exported: torch.fx.GraphModule, example: Example, quantizer: Any, flow: flows.Flow,
-             exact_qparams: bool, steps: Steps) -> torch.fx.GraphModule:
-    """Prepare, calibrate and convert `exported` with the case's quantizer, in its own flow.
+             exact_qparams: bool, steps: Steps, mode: FakeTensorMode | None = None) -> torch.fx.GraphModule:
+    """Prepare, calibrate and convert `exported` with the case's quantizer, in its own flow; on
+    fakes under `mode` (the export's) when weightless.
 
     QAT prepares with fake quantizers and calibrates in training mode (batch norm still folds at
     convert); no backward pass is needed for the structure, only observed data."""
@@ -157,9 +176,13 @@ def quantize(case: Case, exported: torch.fx.GraphModule, example: Example, quant
             batches = load_calibration(case.calibration_inputs)
     with steps.step("prepare", "prepare_qat_pt2e" if case.qat else "prepare_pt2e"):
         prepared = (flow.prepare_qat if case.qat else flow.prepare)(exported, quantizer)
-        if not (exact_qparams or case.exact_qparams):
+        if mode is not None:
+            patch_observers(prepared, mode)
+        elif not (exact_qparams or case.exact_qparams):
             use_minmax_qparams(prepared)
     with steps.step("calibrate", "calibration"), torch.no_grad():
+        if mode is not None:
+            batches = [weightless.fake_example(mode, batch) for batch in batches]
         for _ in range(case.calibration):
             for batch in batches:
                 batch.call(prepared)
@@ -167,6 +190,8 @@ def quantize(case: Case, exported: torch.fx.GraphModule, example: Example, quant
             flow.move_to_eval(prepared)
     with steps.step("convert", "convert_pt2e"):
         converted: torch.fx.GraphModule = flow.convert(prepared)
+        if mode is not None:
+            weightless.check_converted(converted)
     return converted
 
 
@@ -174,8 +199,9 @@ def convert(case: Case, exact_qparams: bool, steps: Steps | None = None) -> torc
     """The case's converted GraphModule, on its own. The user's modules must be importable."""
     steps = steps or Steps(lambda phase: None)
     quantizer, flow = load_quantizer(case, steps)
-    module, example = export(case, steps)
-    return quantize(case, module, example, quantizer, flow, exact_qparams, steps)
+    mode = _weightless_mode(case, exact_qparams)  # and no fallback: this is for tests and benches
+    module, example = export(case, steps, mode)
+    return quantize(case, module, example, quantizer, flow, exact_qparams, steps, mode)
 
 
 def run(case: Case, root: Path, manifest: str, exact_qparams: bool,
@@ -186,10 +212,22 @@ def run(case: Case, root: Path, manifest: str, exact_qparams: bool,
     torch.manual_seed(0)
     steps = Steps(on_phase)
     fallback = (manifest, case.line)
+    notes: list[str] = []
     try:
         quantizer, flow = load_quantizer(case, steps)
-        module, example = (exported or Exported(1)).take(case, steps)
-        converted = quantize(case, module, example, quantizer, flow, exact_qparams, steps)
+        exported = exported or Exported(1, _weightless_mode(case, exact_qparams))
+        if case.weightless and case.stages:
+            notes.append("not weightless: its stages lower or rewrite the program, which needs real weights")
+        attempt = _attempt(case, exported, quantizer, flow, exact_qparams, steps)
+        if isinstance(attempt, StepFailed):
+            # Not an error: the normal path decides, with the verdict (and the traceback, hence
+            # outside the handler) a normal run would give.
+            notes.append(f"not weightless ({attempt.message}): checked with real weights")
+            torch._dynamo.reset()
+            torch.manual_seed(0)
+            quantizer, flow = load_quantizer(case, steps)
+            attempt = _convert(case, exported.normal(), quantizer, flow, exact_qparams, steps)
+        converted, example = attempt
         findings, resolved, delegation = staging.run(case, converted, example, root, fallback, steps)
     except StepFailed as failure:
         # A stage's failure names the stage in JSON too; other steps happen before any stage.
@@ -204,13 +242,39 @@ def run(case: Case, root: Path, manifest: str, exact_qparams: bool,
         phases=steps.rounded(),
         delegation=delegation,
         resolved=resolved,
+        notes=tuple(notes),
     )
+
+
+def _weightless_mode(case: Case, exact_qparams: bool) -> FakeTensorMode | None:
+    # Weightless qparams are structural by construction: exact ones need the weights, and so do
+    # stages (a lowering serializes them). The same rule as manifest.export_key's.
+    on_fakes = case.weightless and not (exact_qparams or case.exact_qparams or case.stages)
+    return weightless.fake_mode() if on_fakes else None
+
+
+def _attempt(case: Case, exported: Exported, quantizer: Any, flow: flows.Flow, exact_qparams: bool,
+             steps: Steps) -> tuple[torch.fx.GraphModule, Example] | StepFailed:
+    """The converted graph and its inputs, or why a weightless export could not give them."""
+    try:
+        return _convert(case, exported, quantizer, flow, exact_qparams, steps)
+    except StepFailed as failure:
+        if exported.mode is None:
+            raise
+        return failure
+
+
+def _convert(case: Case, exported: Exported, quantizer: Any, flow: flows.Flow, exact_qparams: bool,
+             steps: Steps) -> tuple[torch.fx.GraphModule, Example]:
+    module, example = exported.take(case, steps)
+    return quantize(case, module, example, quantizer, flow, exact_qparams, steps, exported.mode), example
 
 
 def run_job(cases: list[Case], root: Path, manifest: str, exact_qparams: bool,
             on_case: Callable[[int], None], on_phase: OnPhase) -> Iterator[CaseResult]:
     """Each case of a job in turn; `on_case` hears which one begins."""
-    exported = Exported(len(cases))
+    # A job's cases agree on `weightless` and `exact_qparams` (manifest.export_key).
+    exported = Exported(len(cases), _weightless_mode(cases[0], exact_qparams))
     for position, case in enumerate(cases):
         on_case(position)
         yield run(case, root, manifest, exact_qparams, on_phase, exported)

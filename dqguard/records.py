@@ -64,6 +64,8 @@ class CaseResult(NamedTuple):
     cached: bool = False
     delegation: Delegation | None = None  # after a lowering stage
     resolved: tuple[Finding, ...] = ()  # sharings a later stage removed: no finding, for the record
+    # Facts about how the case ran that are not findings (weightless mode fell back, and why)
+    notes: tuple[str, ...] = ()
 
 
 class Gone(NamedTuple):
@@ -130,6 +132,7 @@ def case_to_json(result: CaseResult) -> dict[str, Any]:
     data["deps"] = dict(result.deps)
     data["delegation"] = delegation_to_json(result.delegation)
     data["resolved"] = [finding_to_json(f) for f in result.resolved]
+    data["notes"] = list(result.notes)
     return data
 
 
@@ -148,6 +151,7 @@ def case_from_json(data: dict[str, Any]) -> CaseResult:
             "findings": tuple(finding_from_json(f) for f in data["findings"]),
             "delegation": delegation_from_json(data.get("delegation")),
             "resolved": tuple(finding_from_json(f) for f in data.get("resolved", ())),
+            "notes": tuple(data.get("notes", ())),
         }
     )
 

@@ -5,7 +5,9 @@ other callable (a factory, called with no arguments). No torch here: the caller 
 of object it needs.
 """
 
+import contextlib
 import importlib
+from contextlib import AbstractContextManager
 from typing import Any
 
 
@@ -17,10 +19,14 @@ def resolve(reference: str) -> Any:
     return value
 
 
-def build(reference: str, kind: type | tuple[type, ...], what: str) -> Any:
+def build(reference: str, kind: type | tuple[type, ...], what: str,
+          calling: AbstractContextManager[Any] | None = None) -> Any:
+    """The object `reference` names; a factory is called under `calling` (its module imported
+    outside it, so module-level code runs as it always does)."""
     value = resolve(reference)
     if not isinstance(value, kind) and callable(value):
-        value = value()
+        with calling or contextlib.nullcontext():
+            value = value()
     if not isinstance(value, kind):
         kinds = kind if isinstance(kind, tuple) else (kind,)
         expected = " or ".join(k.__name__ for k in kinds)

@@ -42,6 +42,7 @@ class ScanOptions(NamedTuple):
     cases: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
     exact_qparams: bool = False
+    weightless: bool | None = None  # None: each case's own `weightless`
     cache_dir: Path | None = None
     no_cache: bool = False
     summary: Path | None = None  # Markdown summary appended here (and to $GITHUB_STEP_SUMMARY)
@@ -81,6 +82,8 @@ def select_in(found: list[projects.Project], options: ScanOptions) -> list[tuple
                   if any(fnmatch.fnmatchcase(name, p) for p in options.cases)]
     if options.shard:
         chosen = [(p, c) for p, c in chosen if in_shard(p.qualified(c.name), options.shard)]
+    if options.weightless is not None:
+        chosen = [(p, c._replace(weightless=options.weightless)) for p, c in chosen]
     return chosen
 
 

@@ -1,8 +1,9 @@
-"""Structural and exact mode, side by side, on scenario cases: the differential behind the mode.
+"""Structural, exact and weightless mode, side by side, on scenario cases: the differential behind
+the modes.
 
-`compare_modes` runs every case twice, once per mode, through dqguard's own runner with the
-watched worker (`testing.observed`), and returns for each run its status, findings, the
-signature of the graph the check saw and how many observers structural mode swapped. Scenario
+`compare_modes` runs every case once per mode, through dqguard's own runner with the watched
+worker (`testing.observed`), and returns for each run its status, findings, notes, the signature
+of the graph the check saw and how many observers structural or weightless mode patched. Scenario
 repos hang, abort and eat memory on purpose: the product's runner bounds and reports them. The
 parent side never imports torch.
 """
@@ -22,7 +23,7 @@ from dqguard.manifest import Case
 from dqguard.records import finding_to_json
 from testing.observed import OUTPUT, graph_file
 
-MODES = ("structural", "exact")
+MODES = ("structural", "exact", "weightless")
 # The watched worker is this checkout's `testing` package, which the scenario repos do not hold.
 _CHECKOUT = str(Path(__file__).resolve().parent.parent)
 
@@ -32,6 +33,8 @@ class Run(NamedTuple):
     findings: list[Any]  # as JSON
     signature: list[Any] | None  # None: the case never reached the check
     swapped: int  # observers structural mode gave min/max qparams (0 in exact mode)
+    patched: int  # observers weightless mode made fake-safe (0 unless it ran weightless)
+    notes: list[str]
 
 
 Key = tuple[str, str, str]  # repo, case, mode
@@ -52,21 +55,24 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
 
 
 def compare_modes(
-    jobs: list[tuple[str, Path, Case]], env: dict[str, str], children: int = 2
+    jobs: list[tuple[str, Path, Case]], env: dict[str, str], children: int = 2,
+    modes: tuple[str, ...] = ("structural", "exact"),
 ) -> dict[Key, Run]:
-    """Each (repo name, repo root, case) run in both modes."""
+    """Each (repo name, repo root, case) run in each of `modes`."""
     repos: dict[tuple[str, Path], list[Case]] = {}
     for name, root, case in jobs:
         repos.setdefault((name, root), []).append(case)
     path = os.pathsep.join(filter(None, [_CHECKOUT, os.environ.get("PYTHONPATH")]))
     runs: dict[Key, Run] = {}
     for (name, root), cases in repos.items():
-        for mode in MODES:
+        for mode in modes:
+            assert mode in MODES, mode
+            chosen = [case._replace(weightless=mode == "weightless") for case in cases]
             with tempfile.TemporaryDirectory() as graphs, \
                     _environment({**env, OUTPUT: graphs, "PYTHONPATH": path}):
-                results = runner.run(cases, root, "dqguard.toml", jobs=children,
+                results = runner.run(chosen, root, "dqguard.toml", jobs=children,
                                      exact_qparams=mode == "exact", worker="testing.observed")
-                for case, result in zip(cases, results, strict=True):
+                for case, result in zip(chosen, results, strict=True):
                     file = graph_file(Path(graphs), case.name)
                     seen = json.loads(file.read_text()) if file.exists() else {}
                     runs[name, case.name, mode] = Run(
@@ -74,6 +80,8 @@ def compare_modes(
                         findings=[finding_to_json(f) for f in result.findings],
                         signature=seen.get("signature"),
                         swapped=seen.get("swapped", 0),
+                        patched=seen.get("patched", 0),
+                        notes=list(result.notes),
                     )
     return runs
 

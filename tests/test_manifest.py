@@ -59,6 +59,7 @@ def test_toml_syntax_error_names_the_line(tmp_path: Path) -> None:
         ("ignore = [\"DQG999\"]\n", 7, "key 'ignore' must be a list of rule codes"),
         ("ignore = [\"DQG002\", \"DQG900\"]\n", 7, "key 'ignore' cannot hold DQG900: a case error means "
          "the case was never checked, which no ignore may turn into a pass (fix the case or remove it)"),
+        ("weightless = 1\n", 7, "case 'a': key 'weightless' must be true or false, got 1"),
         ("modle = \"m:Net\"\n", 7, "case 'a': unknown key 'modle'"),
         ("qat = 1\n", 7, "case 'a': key 'qat' must be true or false, got 1"),
         ("calibration_inputs = \"batches\"\n", 7, "key 'calibration_inputs' must be a 'module:attribute'"),

@@ -98,6 +98,9 @@ def test_case_error_shows_its_traceback() -> None:
     assert traceback.startswith("Traceback (most recent call last):")
     assert traceback.endswith("ValueError: checkpoint 'weights/small.pt' is missing")
     assert _FLOWCHART.findall(markdown) == []
+    assert ("<p><strong>Note</strong> (<code>broken/raises-in-init</code>): not weightless (building "
+            "the model failed: ValueError: checkpoint 'weights/small.pt' is missing): checked with real "
+            "weights</p>" in rendered)
 
 
 def test_hostile_text_renders_as_written_and_starts_no_command() -> None:

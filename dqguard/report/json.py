@@ -41,6 +41,7 @@ def document(result: ScanResult) -> dict[str, Any]:
             "findings": findings,
             "delegation": delegation_to_json(case.delegation),
             "resolved": [finding_to_json(f) for f in case.resolved],
+            "notes": list(case.notes),
         })
     return {
         "version": VERSION,
@@ -65,6 +66,7 @@ def result_from_document(data: dict[str, Any]) -> ScanResult:
             cached=case["cached"],
             delegation=delegation_from_json(case["delegation"]),
             resolved=tuple(finding_from_json(f) for f in case["resolved"]),
+            notes=tuple(case["notes"]),
         )
         for case in data["cases"]
     )

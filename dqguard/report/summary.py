@@ -171,7 +171,10 @@ def blocks(result: ScanResult) -> list[str]:
         f"| {case.duration_s:.1f} s{' (cached)' if case.cached else ''} |\n"
         for case in result.cases
     ]
-    return [head, *rows, "\n", *_delegation(result), *(section(group) for group in grouped(result))]
+    # Not findings: how a case was checked (weightless mode fell back), one paragraph each.
+    notes = [f"**Note** ({code(case.name)}): {inline(note)}\n\n"
+             for case in result.cases for note in case.notes]
+    return [head, *rows, "\n", *notes, *_delegation(result), *(section(group) for group in grouped(result))]
 
 
 def _delegation(result: ScanResult) -> list[str]:

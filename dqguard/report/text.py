@@ -59,6 +59,7 @@ def render(result: ScanResult, style: Style) -> str:
                       f"{case.duration_s:.2f}s{' (cached)' if case.cached else ''}"
                       + (f" ({phases})" if phases else ""))
             lines.append(f"{_DIM}{status}{_RESET}" if style.color else status)
+            lines.extend(f"    note: {logsafe.escape(note)}" for note in case.notes)
     for gone in result.gone if style.verbose else ():
         lines.append(f"  fixed: {logsafe.escape(gone.path)}:{gone.line}: {gone.rule} "
                      f"{logsafe.escape(gone.message)} [{logsafe.escape(gone.case)}]")
