@@ -178,3 +178,18 @@ def test_an_observer_of_unknown_code_is_refused_whatever_its_name() -> None:
     assert weightless.patch_observers(holder, mode) == 2
     with pytest.raises(weightless.NotWeightless, match="Clipping, not known to run on fake tensors"):
         weightless.patch_observers(torch.nn.ModuleList([MinMaxObserver(), Clipping()]), mode)
+
+
+def test_a_case_with_stages_is_checked_with_real_weights_and_says_so(tmp_path: Path) -> None:
+    # The user's merge pass turns clean static q/k/v into one shared dequantize: the verdict must
+    # be the normal path's, and the note must say why weightless did not apply.
+    repo = copy_repo("stages", tmp_path)
+    scan = ("scan", "--no-cache", "-j", "1", "--case", "merged", "--format", "json")
+    normal = dqguard(*scan, cwd=repo)
+    weightless_run = dqguard(*scan, "--weightless", cwd=repo)
+    assert normal.returncode == weightless_run.returncode == 1, weightless_run.stderr
+    [plain], [light] = (json.loads(done.stdout)["cases"] for done in (normal, weightless_run))
+    assert [f["rule"] for f in light["findings"]] == [f["rule"] for f in plain["findings"]] == ["DQG001"]
+    assert light["notes"] == [
+        "not weightless: its stages lower or rewrite the program, which needs real weights"]
+    assert plain["notes"] == []
