@@ -108,7 +108,7 @@ def _child(root: Path, name: str, weightless: bool) -> dict[str, Any]:
     sys.path.insert(0, str(root))
     import torch
 
-    from dqguard import manifest, pipeline, references
+    from dqguard import manifest, pipeline, references, staging
     from dqguard import weightless as mechanism
     from testing.signature import signature
 
@@ -126,13 +126,13 @@ def _child(root: Path, name: str, weightless: bool) -> dict[str, Any]:
         peaks.setdefault(phase, _rss(os.getpid()))
 
     seen: dict[str, Any] = {}
-    check = pipeline.check
+    check = staging.check  # the check after convert (later stages call check.shared)
 
     def observed_check(graph_module: Any, *args: Any) -> Any:
         seen["signature"] = signature(graph_module)
         return check(graph_module, *args)
 
-    pipeline.check = observed_check  # type: ignore[assignment]
+    staging.check = observed_check  # type: ignore[assignment]
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
     result = pipeline.run(case._replace(weightless=weightless), root, "dqguard.toml", False, on_phase)

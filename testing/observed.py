@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from dqguard import pipeline, worker
+from dqguard import pipeline, staging, worker
 from dqguard.manifest import Case
 from dqguard.records import CaseResult
 from testing.signature import signature
@@ -40,7 +40,7 @@ def graph_file(directory: Path, case: str) -> Path:
 def _observe() -> None:
     directory = Path(os.environ[OUTPUT])
     seen: dict[str, Any] = {}
-    run, check = pipeline.run, pipeline.check
+    run, check = pipeline.run, staging.check
     swap, patch = pipeline.use_minmax_qparams, pipeline.patch_observers
     inject = os.environ.get(INJECT) == "weightless"
 
@@ -67,7 +67,7 @@ def _observe() -> None:
         return int(seen["swapped"])
 
     pipeline.run = observed_run  # type: ignore[assignment]
-    pipeline.check = observed_check  # type: ignore[assignment]
+    staging.check = observed_check  # type: ignore[assignment]
     pipeline.use_minmax_qparams = observed_swap
     pipeline.patch_observers = observed_patch
 
