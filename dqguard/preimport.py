@@ -34,10 +34,16 @@ def _source(module: str) -> Path | None:
     spec = None
     parts = module.split(".")
     for depth in range(len(parts)):
-        spec = importlib.machinery.PathFinder.find_spec(".".join(parts[:depth + 1]), search)
-        if spec is None:
+        try:
+            spec = importlib.machinery.PathFinder.find_spec(".".join(parts[:depth + 1]), search)
+            if spec is None:
+                return None
+            # A namespace package's path is recomputed from its parent's, which is looked up in
+            # sys.modules: KeyError for a parent not imported (ExecuTorch's backends). Unknown is
+            # the answer then, never a worker that cannot start.
+            search = list(spec.submodule_search_locations or [])
+        except (ImportError, KeyError, ValueError, AttributeError):
             return None
-        search = list(spec.submodule_search_locations or [])
     origin = spec.origin if spec is not None else None
     return Path(origin) if origin and origin.endswith(".py") else None
 

@@ -372,9 +372,13 @@ class _Pool:
                 self._end_job(worker, message["exit"])
         if not worker.eof or worker not in self.workers:
             return
+        if not worker.ready:
+            # Its output ended because it is exiting: its own status, not our kill, says why.
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                worker.proc.wait(timeout=2)
         code = worker.kill()
         if not worker.ready:
-            self._cannot_start(f"it {_exit_reason(code)}", worker.stderr_tail())
+            self._cannot_start(f"it {'was ' if code < 0 else ''}{_exit_reason(code)}", worker.stderr_tail())
         elif worker.job is not None:
             self._end_job(worker, code)
         self._retire(worker)

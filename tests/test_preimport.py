@@ -49,3 +49,14 @@ def test_only_libraries_every_case_imports_are_preimported(on_path: Path) -> Non
     assert preimport.common([["one"], ["two"], ["two"]]) == [("poplib", ())]
     assert preimport.common([["one"]]) == [("imaplib", ()), ("poplib", ())]
     assert preimport.common([]) == []
+
+
+def test_a_namespace_package_whose_parent_is_not_imported_is_unknown_not_fatal(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # ExecuTorch's `executorch.backends.xnnpack...` made every worker of a stages scan die at start.
+    (tmp_path / "nsroot" / "inner").mkdir(parents=True)  # no __init__.py: namespace packages
+    (tmp_path / "nsroot" / "inner" / "mod.py").write_text("VALUE = 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert "nsroot" not in sys.modules
+    assert preimport._source("nsroot.inner.mod") is None
+    assert preimport.libraries(["nsroot.inner.mod"]) == []
