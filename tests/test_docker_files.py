@@ -196,6 +196,7 @@ FORWARDED: dict[str, Any] = {
     "cases": ("qkv/*",),
     "ignore": ("DQG002",),
     "exact_qparams": True,
+    "weightless": True,
     "summary": Path("summary.md"),
     "verbose": True,
     "fail_on": "error",
