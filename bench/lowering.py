@@ -24,6 +24,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from measure import scan_case
+
 REPO = Path(__file__).resolve().parent.parent
 ROOT = REPO / "testing" / "resources" / "stages"
 TARGET = 1.1  # dqguard / plain, cold
@@ -64,18 +67,6 @@ def _plain() -> tuple[float, int]:
     return seconds, int(done.stdout.split()[-2])
 
 
-def _dqguard(case: str) -> tuple[float, dict[str, Any]]:
-    start = time.perf_counter()
-    command = [sys.executable, "-m", "dqguard", "scan", "--no-cache", "--format", "json", "-j", "1",
-               "--case", case]
-    done = subprocess.run(command, cwd=ROOT, env=ENV, capture_output=True, text=True, check=False)
-    seconds = time.perf_counter() - start
-    if done.returncode not in (0, 1):
-        raise SystemExit(f"dqguard failed ({done.returncode}):\n{done.stderr[-3000:]}")
-    [result] = json.loads(done.stdout)["cases"]
-    return seconds, result
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
@@ -88,7 +79,7 @@ def main() -> int:
         seconds, delegates = _plain()
         plain_times.append(seconds)
         print(f"run {run}: plain   {seconds:6.1f} s  ({delegates} delegates)", flush=True)
-        seconds, result = _dqguard(options.case)
+        seconds, result = scan_case(options.case, ROOT, ENV)
         dqguard_times.append(seconds)
         delegation = result["delegation"] or {}
         print(f"run {run}: dqguard {seconds:6.1f} s  ({result['status']}, "

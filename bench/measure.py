@@ -1,14 +1,16 @@
 """Wall time and resident memory of commands, read from outside (subprocess, /proc)."""
 
+import json
 import os
 import resource
 import statistics
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 
 class Timed(NamedTuple):
@@ -42,6 +44,19 @@ def interleaved(commands: dict[str, Sequence[str]], cwd: Path, repeat: int) -> d
                 raise RuntimeError(f"{name} exited {run.code}:\n{run.stderr[-3000:]}")
             runs[name].append(run)
     return runs
+
+
+def scan_case(case: str, cwd: Path, env: dict[str, str]) -> tuple[float, dict[str, Any]]:
+    """Seconds and JSON result of `dqguard scan --no-cache -j 1 --case CASE` in `cwd`, as a user runs it."""
+    command = [sys.executable, "-m", "dqguard", "scan", "--no-cache", "-j", "1", "--format", "json",
+               "--case", case]
+    start = time.perf_counter()
+    done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, check=False)
+    seconds = time.perf_counter() - start
+    if done.returncode not in (0, 1):
+        raise SystemExit(f"dqguard scan --case {case} exited {done.returncode}:\n{done.stderr[-3000:]}")
+    [result] = json.loads(done.stdout)["cases"]
+    return seconds, result
 
 
 def median(runs: list[Timed]) -> float:

@@ -30,6 +30,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, NamedTuple
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from measure import scan_case
+
 REPO = Path(__file__).resolve().parent.parent
 ROOT = REPO / "testing" / "resources" / "realmodels"
 MEASURED = ("mobilevit/*", "bert/*", "bert-keywords/x86", "vit/*")
@@ -60,21 +63,9 @@ def _child(*args: str) -> tuple[float, dict[str, Any]]:
     return seconds, json.loads(done.stdout.splitlines()[-1])
 
 
-def _dqguard(name: str) -> tuple[float, dict[str, Any]]:
-    command = [sys.executable, "-m", "dqguard", "scan", "--no-cache", "-j", "1", "--format", "json",
-               "--case", name]
-    start = time.perf_counter()
-    done = subprocess.run(command, cwd=ROOT, env=ENV, capture_output=True, text=True, check=False)
-    seconds = time.perf_counter() - start
-    if done.returncode not in (0, 1):
-        raise SystemExit(f"dqguard scan --case {name} exited {done.returncode}:\n{done.stderr[-3000:]}")
-    [case] = json.loads(done.stdout)["cases"]
-    return seconds, case
-
-
 def measure(name: str, repeat: int) -> Measured:
     # The scan takes seconds, so its median of `repeat` runs; the plain pipeline once (minutes).
-    scans = sorted((_dqguard(name) for _ in range(repeat)), key=lambda scan: scan[0])
+    scans = sorted((scan_case(name, ROOT, ENV) for _ in range(repeat)), key=lambda scan: scan[0])
     dqguard_s, scanned = scans[len(scans) // 2]
     plain_s, plain = _child("plain", name)
     _, structural = _child("structural", name)
