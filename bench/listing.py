@@ -22,7 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from measure import best, interleaved
 
-from dqguard import manifest
+from dqguard.manifest import load as manifest
 
 GOAL_S = 0.3
 

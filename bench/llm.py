@@ -110,8 +110,9 @@ def _child(root: Path, name: str, weightless: bool) -> dict[str, Any]:
     sys.path.insert(0, str(root))
     import torch
 
-    from dqguard import manifest, pipeline, references, staging
-    from dqguard import weightless as mechanism
+    from dqguard.manifest import load as manifest
+    from dqguard.worker import pipeline, references, staging
+    from dqguard.worker import weightless as mechanism
     from testing.signature import signature
 
     [case] = [c for c in manifest.load(root / "dqguard.toml").cases if c.name == name]

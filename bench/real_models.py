@@ -133,10 +133,11 @@ def _child_main(mode: str, name: str, export: str | None) -> dict[str, Any]:
     sys.path.insert(0, str(ROOT))
     import torch
 
-    from dqguard import manifest, pipeline
-    from dqguard.check import check, is_quantized
+    from dqguard.check.sharing import check, is_quantized
+    from dqguard.manifest import load as manifest
     from dqguard.records import finding_to_json
-    from dqguard.structural import use_minmax_qparams
+    from dqguard.worker import pipeline
+    from dqguard.worker.structural import use_minmax_qparams
     from testing.signature import signature
     from testing.structure import plain_convert
 
@@ -173,7 +174,7 @@ def main() -> None:
         return
 
     sys.path.insert(0, str(REPO))
-    from dqguard import manifest
+    from dqguard.manifest import load as manifest
 
     names = [c.name for c in manifest.load(ROOT / "dqguard.toml").cases
              if any(fnmatch.fnmatchcase(c.name, p) for p in options.case or MEASURED)]

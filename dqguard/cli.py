@@ -13,21 +13,23 @@ from typing import TYPE_CHECKING
 
 import click
 
-from dqguard import __version__, baseline, listing, projects
+from dqguard import __version__, baseline
+from dqguard.commands import listing
 from dqguard.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE, DqguardError
 from dqguard.lines import DEFAULT, LINES
+from dqguard.manifest import projects
 from dqguard.rules import FAIL_ON, IGNORABLE, RULES
 
 if TYPE_CHECKING:
-    from dqguard.scan import Output
+    from dqguard.commands.options import Output
 
-# The commands that run cases import dqguard.scan (the runner, every reporter) when they run:
+# The commands that run cases import dqguard.commands.scan (the runner, every reporter) when they run:
 # `dqguard list`, `init` and `--version` answer in the interpreter's start time without them.
 
 
 def _parse_format(value: str) -> "Output":
+    from dqguard.commands.options import Output
     from dqguard.report import FORMATS
-    from dqguard.scan import Output
 
     name, _, path = value.partition(":")
     if name not in FORMATS:
@@ -137,7 +139,8 @@ def scan(
     """
     if baseline_file is not None and no_baseline:
         raise click.UsageError("--baseline FILE and --no-baseline contradict each other")
-    from dqguard.scan import Output, ScanOptions, execute
+    from dqguard.commands.options import Output, ScanOptions
+    from dqguard.commands.scan import execute
 
     paths = _directories(files)
     explicit = [_parse_format(f) for f in formats]
@@ -197,7 +200,8 @@ def baseline_command(manifest: Path | None, baseline_file: Path | None, jobs: in
 
     Case errors are never accepted: they are printed and the command exits 1.
     """
-    from dqguard.scan import ScanOptions, write_baseline
+    from dqguard.commands.options import ScanOptions
+    from dqguard.commands.scan import write_baseline
 
     options = ScanOptions(manifest=manifest, jobs=jobs, no_cache=no_cache, exclude=exclude, paths=paths,
                           progress=sys.stderr.isatty())
@@ -214,8 +218,8 @@ def baseline_command(manifest: Path | None, baseline_file: Path | None, jobs: in
 def explain(manifest: Path | None, graph: Path | None, timeout: float | None, exclude: tuple[str, ...],
             case: str) -> None:
     """Run CASE (a name as `dqguard list` prints it) and show each finding's neighbourhood."""
-    from dqguard import explain as explain_module
-    from dqguard.scan import ScanOptions
+    from dqguard.commands import explain as explain_module
+    from dqguard.commands.options import ScanOptions
 
     options = ScanOptions(manifest=manifest, jobs=1, timeout=timeout, exclude=exclude)
     sys.exit(explain_module.run(options, case, graph))
@@ -224,7 +228,7 @@ def explain(manifest: Path | None, graph: Path | None, timeout: float | None, ex
 @cli.command()
 def init() -> None:
     """Write a starter dqguard.toml here, from reading the source (never importing it)."""
-    from dqguard import init as init_module
+    from dqguard.commands import init as init_module
 
     path = init_module.write(Path.cwd())
     click.echo(f"wrote {path.name}: check its guesses, then run `dqguard list` and `dqguard scan`")

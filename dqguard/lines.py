@@ -20,8 +20,11 @@ from typing import NamedTuple
 class Line(NamedTuple):
     torch: str  # the release tested and put in the image
     torchao: str  # the torchao release that pairs with it
-    flows: tuple[str, ...]  # the PT2E flows this torch can run (see dqguard.flows)
+    flows: tuple[str, ...]  # the PT2E flows this torch can run (see dqguard.worker.flows)
 
+
+# The PT2E implementations a manifest's `flow` may name (loaded by dqguard.worker.flows).
+FLOWS = ("torchao", "torch.ao")
 
 LINES = {
     "2.9": Line(torch="2.9.1", torchao="0.15.0", flows=("torch.ao", "torchao")),

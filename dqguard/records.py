@@ -59,7 +59,7 @@ class CaseResult(NamedTuple):
     duration_s: float
     findings: tuple[Finding, ...] = ()
     phases: dict[str, float] = MappingProxyType({})  # type: ignore[assignment]
-    # What the verdict depends on (dqguard.dependencies): recorded path -> fingerprint
+    # What the verdict depends on (dqguard.run.dependencies): recorded path -> fingerprint
     deps: dict[str, str | None] = MappingProxyType({})  # type: ignore[assignment]
     cached: bool = False
     delegation: Delegation | None = None  # after a lowering stage

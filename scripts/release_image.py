@@ -11,7 +11,7 @@ being dqguard's own from dqguard/__init__.py) and rewrites, to `REPOSITORY:VERSI
   between releases);
 - torch-LINE/action.yml, for every line: action.yml's inputs and outputs with that line's image;
 - .pre-commit-hooks.yaml: the default line's image in the `dqguard-docker` hook's entry;
-- dqguard/docker.py: every line's entry in `IMAGES`, what `dqguard scan --docker --torch LINE` runs.
+- dqguard/commands/docker.py: every line's entry in `IMAGES`, what `dqguard scan --docker --torch LINE` runs.
 
 A line without a digest, or a place not found exactly once, and nothing is written: exit 2.
 """
@@ -89,7 +89,7 @@ def pin_hook(text: str, image: str) -> str:
 def pin_images(text: str, images: dict[str, str]) -> str:
     for line, image in images.items():
         pattern = re.compile(rf'^(    "{re.escape(line)}": )"[^"]*",$', re.MULTILINE)
-        text = _replace_once(text, pattern, rf'\g<1>"{image}",', f"dqguard/docker.py IMAGES[{line!r}]")
+        text = _replace_once(text, pattern, rf'\g<1>"{image}",', f"dqguard/commands/docker.py IMAGES[{line!r}]")
     return text
 
 
@@ -130,7 +130,7 @@ def release(root: Path, repository: str, digests: dict[str, str]) -> dict[str, s
     new = {
         root / "action.yml": pin_action(action, images[DEFAULT]),
         root / ".pre-commit-hooks.yaml": pin_hook(hooks, images[DEFAULT]),
-        root / "dqguard" / "docker.py": pin_images((root / "dqguard" / "docker.py").read_text(), images),
+        root / "dqguard" / "commands" / "docker.py": pin_images((root / "dqguard" / "commands" / "docker.py").read_text(), images),
         **{line_action_path(root, line): line_action(action, line, image) for line, image in images.items()},
     }
     for path, text in new.items():
@@ -153,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     for line, image in images.items():
         where = "action.yml, .pre-commit-hooks.yaml, " if line == DEFAULT else ""
-        print(f"pinned {image} in {where}{line_action_path(Path(), line)} and dqguard/docker.py")
+        print(f"pinned {image} in {where}{line_action_path(Path(), line)} and dqguard/commands/docker.py")
     return 0
 
 

@@ -15,9 +15,10 @@ import os
 from pathlib import Path
 from typing import Any
 
-from dqguard import pipeline, staging, worker
-from dqguard.manifest import Case
+from dqguard.manifest.load import Case
 from dqguard.records import CaseResult
+from dqguard.worker import pipeline, staging
+from dqguard.worker import serve as worker
 from testing.signature import signature
 
 OUTPUT = "DQGUARD_TEST_GRAPHS"

@@ -1,6 +1,6 @@
 """What "the same structure" means: a converted graph as data, blind only to literal qparams.
 
-Structural mode (dqguard.structural) may change the numbers in a converted graph and nothing
+Structural mode (dqguard.worker.structural) may change the numbers in a converted graph and nothing
 else; the tests and benchmarks that prove it compare these signatures between modes.
 """
 
@@ -8,7 +8,7 @@ from typing import Any
 
 import torch
 
-from dqguard.check import op_name
+from dqguard.check.sharing import op_name
 
 # Per-tensor quantize/dequantize carry scale and zero point as literal arguments, not nodes:
 # these are the only values structural mode changes.

@@ -18,9 +18,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from dqguard import runner
-from dqguard.manifest import Case
+from dqguard.manifest.load import Case
 from dqguard.records import finding_to_json
+from dqguard.run import pool as runner
 from testing.observed import OUTPUT, graph_file
 
 MODES = ("structural", "exact", "weightless")

@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from dqguard import manifest
+from dqguard.manifest import load as manifest
 from dqguard.records import CaseResult
 from testing import RESOURCES
 
@@ -28,13 +28,13 @@ class InProcess:
         return root
 
     def run(self, repo: str, name: str, exact_qparams: bool = False) -> CaseResult:
-        from dqguard import pipeline
+        from dqguard.worker import pipeline
 
         root = self._enter(repo)
         return pipeline.run(load_cases(root)[name], root, "dqguard.toml", exact_qparams)
 
     def convert(self, repo: str, name: str, exact_qparams: bool = False) -> Any:
-        from dqguard import pipeline
+        from dqguard.worker import pipeline
 
         root = self._enter(repo)
         return pipeline.convert(load_cases(root)[name], exact_qparams)

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from dqguard.check import DEQUANTIZE_OPS, check, graphs, is_quantized, op_name
+from dqguard.check.sharing import DEQUANTIZE_OPS, check, graphs, is_quantized, op_name
 from testing import RESOURCES, expected_line
 from testing.lines import current, verdicts
 from tests.conftest import InProcess
@@ -184,7 +184,7 @@ def test_sharing_survives_re_export_without_annotations(in_process: InProcess) -
     graph = program.graph
     assert not any("quantization_annotation" in n.meta for n in graph.nodes)
     assert len(_shared_dequantizes(graph)) == 1
-    # Without annotations the structure says which ops are quantized (dqguard.quantized): the
+    # Without annotations the structure says which ops are quantized (dqguard.check.quantized): the
     # sharing is still found, not passed as "nothing quantized".
     [finding] = check(program.graph_module, Path("/nonexistent"), ("dqguard.toml", 1))
     assert finding.rule == "DQG001"

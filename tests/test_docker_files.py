@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from dqguard import docker
 from dqguard.cli import cli
+from dqguard.commands import docker
+from dqguard.commands.options import Output, ScanOptions
 from dqguard.lines import DEFAULT, LINES
-from dqguard.scan import Output, ScanOptions
 from scripts import release_image
 from testing import copy_repo, dqguard
 
@@ -96,8 +96,8 @@ def test_documented_workflow_matches_githubs_workflow_schema() -> None:
 
 def _release_copy(tmp_path: Path) -> Path:
     root = tmp_path / "checkout"
-    (root / "dqguard").mkdir(parents=True)
-    for name in ("action.yml", ".pre-commit-hooks.yaml", "dqguard/__init__.py", "dqguard/docker.py"):
+    (root / "dqguard" / "commands").mkdir(parents=True)
+    for name in ("action.yml", ".pre-commit-hooks.yaml", "dqguard/__init__.py", "dqguard/commands/docker.py"):
         shutil.copy(REPO / name, root / name)
     return root
 
@@ -137,13 +137,13 @@ def test_release_pins_every_lines_image_at_once(tmp_path: Path) -> None:
     [entry] = re.findall(r"- id: dqguard-docker\n(?:  .*\n)*?  entry: (.*)\n", hooks)
     assert entry.split()[2] == images[DEFAULT] and entry.split()[:2] == ["--entrypoint", "dqguard"]
     assert sum(images[DEFAULT] in line for line in hooks.splitlines()) == 1
-    module = (root / "dqguard" / "docker.py").read_text()
+    module = (root / "dqguard" / "commands" / "docker.py").read_text()
     assert all(f'    "{line}": "{image}",' in module for line, image in images.items())
 
     other = _digests("fedcba9876543210")
     again = _release(root, "--repository", "ghcr.io/acme/dqguard", *_digest_args(other))
     assert again.returncode == 0 and images[DEFAULT] not in (root / "action.yml").read_text()
-    assert not any(image in (root / "dqguard" / "docker.py").read_text() for image in images.values())
+    assert not any(image in (root / "dqguard" / "commands" / "docker.py").read_text() for image in images.values())
 
 
 def test_release_needs_a_digest_for_every_line(tmp_path: Path) -> None:
@@ -176,7 +176,7 @@ def test_release_changes_nothing_unless_it_can_pin_everything(tmp_path: Path) ->
     done = _release(root, "--repository", "ghcr.io/acme/dqguard", *_digest_args(_digests()))
     assert done.returncode == 2 and "expected one dqguard-docker hook, found 0" in done.stderr
     assert (root / "action.yml").read_text() == (REPO / "action.yml").read_text()
-    assert (root / "dqguard" / "docker.py").read_text() == (REPO / "dqguard" / "docker.py").read_text()
+    assert (root / "dqguard" / "commands" / "docker.py").read_text() == (REPO / "dqguard" / "commands" / "docker.py").read_text()
 
 
 def test_hook_image_is_found_after_any_docker_options() -> None:
@@ -207,7 +207,7 @@ FORWARDED: dict[str, Any] = {
 
 def test_every_scan_option_reaches_the_container_or_is_host_only() -> None:
     unknown = set(ScanOptions._fields) - {"manifest", *FORWARDED} - docker.HOST_ONLY
-    assert not unknown, f"pass {unknown} to the container in dqguard/docker.py or list it in HOST_ONLY"
+    assert not unknown, f"pass {unknown} to the container in dqguard/commands/docker.py or list it in HOST_ONLY"
     manifest = Path("/repo/dqguard.toml")
     plain = docker.scan_arguments(ScanOptions(outputs=()), manifest)
     for field, value in FORWARDED.items():

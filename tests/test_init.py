@@ -4,7 +4,7 @@ import json
 import subprocess
 from pathlib import Path
 
-from dqguard.manifest import load
+from dqguard.manifest.load import load
 from testing import copy_repo, dqguard, poisoned_torch
 
 

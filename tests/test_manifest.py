@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 
 from dqguard.errors import DqguardError
-from dqguard.manifest import Case, DynamicDim, case_from_request, case_to_json, export_key, load
-from dqguard.projects import discover
+from dqguard.manifest.load import Case, DynamicDim, case_from_request, case_to_json, export_key, load
+from dqguard.manifest.projects import discover
 
 CASE = """
 [[case]]

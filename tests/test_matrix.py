@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from dqguard.errors import DqguardError
-from dqguard.manifest import Case, load
+from dqguard.manifest.load import Case, load
 from testing import RESOURCES, copy_repo, dqguard, expected_line
 
 MATRIX = """\

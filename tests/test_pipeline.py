@@ -7,8 +7,9 @@ from typing import Any
 import pytest
 import torch
 
-from dqguard import examples, manifest
-from dqguard.runner import plan
+from dqguard.manifest import load as manifest
+from dqguard.run.pool import plan
+from dqguard.worker import examples
 from testing import RESOURCES, copy_repo, dqguard, expected_line
 from tests.conftest import InProcess, load_cases
 

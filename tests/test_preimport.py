@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from dqguard import preimport
+from dqguard.run import preimport
 from testing import RESOURCES
 
 

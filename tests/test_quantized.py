@@ -6,10 +6,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from dqguard import pipeline, stages, staging
-from dqguard.check import check, shared
-from dqguard.quantized import Structure, annotated
+from dqguard import stages
+from dqguard.check.quantized import Structure, annotated
+from dqguard.check.sharing import check, shared
 from dqguard.records import Finding
+from dqguard.worker import pipeline, staging
 from testing import RESOURCES
 from tests.conftest import InProcess, load_cases
 

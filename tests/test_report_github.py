@@ -1,10 +1,10 @@
 """Annotations as a GitHub runner reads them (testing.workflow_commands), from real scans."""
 
+from dqguard.commands.scan import rebase
 from dqguard.records import CaseResult, ScanResult
 from dqguard.report import github, logsafe, text
 from dqguard.report.style import Style
 from dqguard.rules import RULES
-from dqguard.scan import rebase
 from testing import reports
 from testing.workflow_commands import Command, commands
 

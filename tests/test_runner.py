@@ -18,8 +18,9 @@ from typing import Any, NamedTuple
 
 import pytest
 
-from dqguard import manifest
-from dqguard.scan import ScanOptions, in_shard, memory_warning, select
+from dqguard.commands.options import ScanOptions
+from dqguard.commands.scan import in_shard, memory_warning, select
+from dqguard.manifest import load as manifest
 from testing import RESOURCES, copy_repo, expected_line
 
 MODELS = RESOURCES / "unruly" / "models.py"
@@ -174,7 +175,7 @@ def test_workers_share_out_the_cpus(parallel_report: dict[str, Any]) -> None:
 def test_the_parent_never_imports_torch(parallel: Run) -> None:
     imported = [line.rsplit("|", 1)[-1].strip() for line in parallel.stderr.splitlines()
                 if line.startswith("import time:")]
-    assert "dqguard.runner" in imported  # the trace is there to read
+    assert "dqguard.run.pool" in imported  # the trace is there to read
     assert not [module for module in imported if module.split(".")[0] in ("torch", "torchao")]
 
 

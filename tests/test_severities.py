@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 
+from dqguard.commands.scan import exit_code, leveled
 from dqguard.errors import EXIT_CLEAN, EXIT_FINDINGS
-from dqguard.manifest import Case
+from dqguard.manifest.load import Case
 from dqguard.records import CaseResult, Finding, ScanResult
-from dqguard.scan import exit_code, leveled
 from testing import copy_repo, dqguard
 
 CASE = Case("c", "m:M", "m:inputs", "q:q", 1, rules=(("DQG001", "warning"), ("DQG003", "off")))

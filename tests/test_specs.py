@@ -6,9 +6,9 @@ import pytest
 import torch
 
 from dqguard.errors import DqguardError
-from dqguard.examples import generate
-from dqguard.manifest import Case, case_from_request, case_to_json, load
-from dqguard.specs import InlineInputs, TensorSpec
+from dqguard.manifest.load import Case, case_from_request, case_to_json, load
+from dqguard.manifest.specs import InlineInputs, TensorSpec
+from dqguard.worker.examples import generate
 
 CASE = '[[case]]\nname = "a"\nmodel = "m:Net"\nquantizer = "q:make"\ninputs = {}\n'
 

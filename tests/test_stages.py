@@ -119,7 +119,7 @@ def test_without_executorch_a_stage_says_what_to_install(tmp_path: Path) -> None
 
 
 def test_importing_dqguard_stages_needs_no_executorch() -> None:
-    code = ("import dqguard.stages, dqguard.staging, dqguard.delegation, sys; "
+    code = ("import dqguard.stages, dqguard.worker.staging, dqguard.check.delegation, sys; "
             "assert 'executorch' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
 

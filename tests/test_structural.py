@@ -12,9 +12,10 @@ from torchao.quantization.pt2e.quantizer.x86_inductor_quantizer import (
 )
 from torchao.testing.pt2e._xnnpack_quantizer import get_symmetric_quantization_config
 
-from dqguard import manifest, pipeline
-from dqguard.check import op_name
-from dqguard.structural import use_minmax_qparams
+from dqguard.check.sharing import op_name
+from dqguard.manifest import load as manifest
+from dqguard.worker import pipeline
+from dqguard.worker.structural import use_minmax_qparams
 from testing import RESOURCES
 from testing.structure import Key, Run, compare_modes, plain_convert
 from tests.conftest import InProcess, load_cases

@@ -11,8 +11,10 @@ import pytest
 import torch
 from torch._subclasses.fake_tensor import FakeTensor
 
-from dqguard import manifest, pipeline, references, weightless
-from dqguard.scan import ScanOptions, select
+from dqguard.commands.options import ScanOptions
+from dqguard.commands.scan import select
+from dqguard.manifest import load as manifest
+from dqguard.worker import pipeline, references, weightless
 from testing import RESOURCES, copy_repo, dqguard
 from testing.observed import INJECT
 from testing.structure import Key, Run, compare_modes

@@ -14,8 +14,8 @@ from typing import Any
 import torch
 from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
 
-from dqguard.check import check
-from dqguard.structural import use_minmax_qparams
+from dqguard.check.sharing import check
+from dqguard.worker.structural import use_minmax_qparams
 
 
 def resolve(reference: str) -> Any:

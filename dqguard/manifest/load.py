@@ -2,9 +2,9 @@
 
 It is `dqguard.toml` (`[[case]]`, `[[matrix]]`, `[defaults]`, `[rules]`) or the same keys under
 `[tool.dqguard]` in `pyproject.toml`. A matrix expands into one case per model/quantizer pair
-(`dqguard.matrix`); after loading, every case is a plain `Case` whatever table it came from.
+(`dqguard.manifest.matrix`); after loading, every case is a plain `Case` whatever table it came from.
 The manifest's directory is the project root: references are imported with it on `sys.path`.
-Which manifests a scan reads is `dqguard.projects`' business.
+Which manifests a scan reads is `dqguard.manifest.projects`' business.
 
 Every error names the file, the line, the case and the key, and all of them are reported at once.
 """
@@ -16,11 +16,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from dqguard import matrix, specs
 from dqguard.errors import DqguardError
-from dqguard.flows import NAMES as FLOWS
+from dqguard.lines import FLOWS
+from dqguard.manifest import matrix, specs
+from dqguard.manifest.specs import InlineInputs
 from dqguard.rules import CASE_ERRORS, IGNORABLE, LEVELS, RULES
-from dqguard.specs import InlineInputs
 
 
 class DynamicDim(NamedTuple):
@@ -37,7 +37,7 @@ class DynamicDim(NamedTuple):
 class Case(NamedTuple):
     name: str
     model: str
-    inputs: str | InlineInputs  # a reference, or tensors the worker draws (dqguard.specs)
+    inputs: str | InlineInputs  # a reference, or tensors the worker draws (dqguard.manifest.specs)
     quantizer: str
     line: int  # of the case's table in the manifest
     strict: bool = True
@@ -52,13 +52,13 @@ class Case(NamedTuple):
     calibration_inputs: str | None = None  # module:attr of an iterable of inputs; None: `inputs`
     qat: bool = False
     dynamic_shapes: tuple[DynamicDim, ...] = ()
-    stages: tuple[str, ...] = ()  # references applied in order to convert's output (dqguard.staging)
+    stages: tuple[str, ...] = ()  # references applied in order to convert's output (dqguard.worker.staging)
     delegates: int | None = None  # delegate calls expected in the lowered program (DQG005)
-    weightless: bool = False  # on fake tensors (dqguard.weightless); exact_qparams overrides it
+    weightless: bool = False  # on fake tensors (dqguard.worker.weightless); exact_qparams overrides it
 
 
 def export_key(case: Case) -> tuple[object, ...]:
-    """What shapes a case's export: cases that agree on it share one (dqguard.pipeline)."""
+    """What shapes a case's export: cases that agree on it share one (dqguard.worker.pipeline)."""
     # Weightless cases run on their own (fake) export; the same rule as pipeline._weightless_mode's.
     on_fakes = case.weightless and not (case.exact_qparams or case.stages)
     return (case.model, case.inputs, case.strict, case.qat, case.dynamic_shapes, on_fakes)

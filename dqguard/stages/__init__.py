@@ -16,17 +16,7 @@ from typing import Any
 
 import torch
 
-from dqguard.examples import Example
-
-EXECUTORCH = "executorch==1.5.1"
-INSTALL = f"install ExecuTorch: pip install 'dqguard[executorch]' ({EXECUTORCH})"
-
-
-def needs_executorch(exc: BaseException) -> str | None:
-    """What to install when `exc` is ExecuTorch missing (a Steps hint)."""
-    if isinstance(exc, ModuleNotFoundError) and (exc.name or "").split(".")[0] == "executorch":
-        return INSTALL
-    return None
+from dqguard.worker.examples import Example
 
 
 def _import(module: str) -> Any:

@@ -28,7 +28,7 @@ _QUANTIZER_MODULES = {"torchao": "torchao.quantization.pt2e.quantizer",
 _FUNCTIONS = {"torchao": ("torchao.quantization.pt2e.quantize_pt2e", "torchao.quantization.pt2e"),
               "torch.ao": ("torch.ao.quantization.quantize_pt2e", "torch.ao.quantization")}
 _TORCH_AO = "a torch that still ships torch.ao.quantization.quantize_pt2e (2.12 or older; 2.9 is tested)"
-NAMES = tuple(_FUNCTIONS)
+NAMES = lines.FLOWS
 # Every module a flow loads: a worker imports those it can once, before forking any case.
 MODULES = (*_QUANTIZER_MODULES.values(), *(module for pair in _FUNCTIONS.values() for module in pair))
 

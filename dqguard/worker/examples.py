@@ -12,7 +12,7 @@
 Export, calibration and every stage use the same `Example`. Anything else is a case error at
 "building the inputs" that says what was returned and what is accepted.
 
-Inline specs (`dqguard.specs`) become tensors here, drawn from a generator of their own seeded with
+Inline specs (`dqguard.manifest.specs`) become tensors here, drawn from a generator of their own seeded with
 `SEED`: the same numbers in every run and every case, whatever the model's construction drew from
 torch's global generator before.
 """
@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 
 import torch
 
-from dqguard.specs import FLOATS, InlineInputs, TensorSpec
+from dqguard.manifest.specs import FLOATS, InlineInputs, TensorSpec
 
 SEED = 0
 
@@ -74,7 +74,7 @@ def _tensor(spec: TensorSpec, generator: torch.Generator) -> torch.Tensor:
         if spec.low is None or spec.high is None:
             return torch.randn(spec.shape, generator=generator).to(dtype)
         return (torch.rand(spec.shape, generator=generator) * (spec.high - spec.low) + spec.low).to(dtype)
-    assert spec.high is not None  # dqguard.specs requires it for integers
+    assert spec.high is not None  # dqguard.manifest.specs requires it for integers
     return torch.randint(int(spec.low or 0), int(spec.high), spec.shape, generator=generator, dtype=dtype)
 
 

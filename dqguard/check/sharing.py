@@ -14,7 +14,7 @@ group: partitioners reject the pattern, split the program or silently leave the 
 A quantized op is a node whose `quantization_annotation` is valid as DuplicateDQPass judges it: a
 non-empty input map or an output spec. An empty annotation marks a node the quantizer looked at
 and left in float. A graph with no annotation at all (re-exported, `to_edge`, a later stage's) is
-read by its structure instead: `dqguard.quantized` states that definition (pass-through ops such
+read by its structure instead: `dqguard.check.quantized` states that definition (pass-through ops such
 as `view` are never quantized ops, even when their output is quantized again) and
 `tests/test_quantized.py` proves it finds on re-exported graphs what the annotations find here.
 Shape queries (`sym_size`, `sym_numel`, `sym_stride`) only read metadata; they
@@ -39,8 +39,7 @@ from typing import Any
 
 import torch
 
-from dqguard.locate import library_frame, user_frame
-from dqguard.ops import (
+from dqguard.check.ops import (
     CHOOSE_QPARAMS_OPS,
     DEQUANTIZE_OPS,
     DUPLICATED_BY_CONVERT,
@@ -50,7 +49,8 @@ from dqguard.ops import (
     op_name,
     overload_name,
 )
-from dqguard.quantized import Quantized, by_annotation, classifier
+from dqguard.check.quantized import Quantized, by_annotation, classifier
+from dqguard.locate import library_frame, user_frame
 from dqguard.records import Finding, NodeRef
 
 __all__ = ["CHOOSE_QPARAMS_OPS", "DEQUANTIZE_OPS", "QUANTIZE_OPS", "check", "is_quantized", "op_name"]
@@ -108,7 +108,7 @@ def _ref(node: torch.fx.Node, root: Path) -> NodeRef:
                    library_path=library_path, library_line=library_line)
 
 
-node_ref = _ref  # for the other worker-side checks (dqguard.delegation)
+node_ref = _ref  # for the other worker-side checks (dqguard.check.delegation)
 
 
 def _producer(dequantize: torch.fx.Node) -> torch.fx.Node | None:

@@ -16,7 +16,7 @@ almost all of a scan's time and memory is the weights: building random fp32 valu
 4. one calibration pass on fake inputs, then convert unchanged: folding the weights' quantize ops
    over fakes gives fake int8 constants of the right shape.
 
-What cannot be done that way falls back, case by case, to the normal path (dqguard.pipeline):
+What cannot be done that way falls back, case by case, to the normal path (dqguard.worker.pipeline):
 a factory that reads values (`.item()`, `.numpy()`, a checkpoint load), an observer not on the
 list below (a subclass, a custom one, QAT fake-quantizers, torch.ao's), anything that raises. A
 qparam that is still a FakeTensor after convert (an observer leaked one) is refused the same way.
@@ -35,7 +35,7 @@ import torch
 from torch._subclasses.fake_tensor import FakeTensor, FakeTensorMode
 from torch.fx.experimental.symbolic_shapes import ShapeEnv
 
-from dqguard.examples import Example
+from dqguard.worker.examples import Example
 
 
 class _Known(NamedTuple):

@@ -23,10 +23,10 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from dqguard import projects
+from dqguard.commands.options import ScanOptions
 from dqguard.errors import DqguardError
 from dqguard.lines import DEFAULT
-from dqguard.scan import ScanOptions
+from dqguard.manifest import projects
 
 # The released image of each torch line (dqguard.lines); scripts/release_image.py pins them all
 # at once, to the digests the actions and the dqguard-docker hook name.

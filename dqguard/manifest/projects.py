@@ -27,9 +27,9 @@ from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import NamedTuple
 
-from dqguard import manifest as manifest_module
 from dqguard.errors import DqguardError
-from dqguard.manifest import Manifest
+from dqguard.manifest import load as manifest_module
+from dqguard.manifest.load import Manifest
 
 NAMES = ("dqguard.toml", "pyproject.toml")
 _SKIPPED = {"__pycache__", "node_modules"}

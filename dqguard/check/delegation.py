@@ -5,7 +5,7 @@ A lowered program's top-level graph holds one `executorch_call_delegate` call pe
 ops no partitioner took, which run on the portable CPU kernels. An op left outside is quantized
 when either graph says so:
 
-- in the lowered graph itself, by the structural definition (`dqguard.quantized`): it reads a
+- in the lowered graph itself, by the structural definition (`dqguard.check.quantized`): it reads a
   dequantize left outside too, or feeds a quantize (`dequantize_per_channel -> convolution`);
 - in the graph the lowering was handed: an op created by the same line of the user's code in the
   same module (`stack_trace`, `nn_module_stack`, which lowering keeps) was quantized there. This
@@ -23,10 +23,10 @@ from typing import Any
 
 import torch
 
-from dqguard.check import graphs, node_ref
+from dqguard.check.ops import CHOOSE_QPARAMS_OPS, DEQUANTIZE_OPS, QUANTIZE_OPS, SHAPE_QUERIES, op_name
+from dqguard.check.quantized import Quantized, Structure
+from dqguard.check.sharing import graphs, node_ref
 from dqguard.locate import user_frame
-from dqguard.ops import CHOOSE_QPARAMS_OPS, DEQUANTIZE_OPS, QUANTIZE_OPS, SHAPE_QUERIES, op_name
-from dqguard.quantized import Quantized, Structure
 from dqguard.records import Delegation, Finding
 
 DELEGATE_CALL = "executorch_call_delegate"

@@ -4,7 +4,7 @@ A job is a list of cases that share a model's export (`manifest.export_key`), wi
 root they resolve against. The worker never
 runs any of the user's code itself: it reads a job from stdin, forks, and the child runs the job
 and exits. So every job starts from the same interpreter state, the one right after importing
-torch, torchao and the installed libraries the manifest's modules import (`dqguard.preimport`),
+torch, torchao and the installed libraries the manifest's modules import (`dqguard.run.preimport`),
 whichever jobs ran before it on this worker: import-time registrations
 (`torch.library` ops, pytree nodes), global torch settings and module state of one case can never
 reach another, and `-j 1` and `-j 8` give the same verdicts. A crash, a timeout or a memory blow-up
@@ -51,10 +51,10 @@ def _send(protocol: TextIO, message: dict[str, Any]) -> None:
 
 def _run_job(protocol: TextIO, request: dict[str, Any], index: Index) -> None:
     """Everything a job's own process does."""
-    from dqguard import pipeline
-    from dqguard.dependencies import Recorder
-    from dqguard.manifest import case_from_request
+    from dqguard.manifest.load import case_from_request
     from dqguard.records import case_to_json
+    from dqguard.run.dependencies import Recorder
+    from dqguard.worker import pipeline
 
     stdin = os.open(os.devnull, os.O_RDONLY)
     os.dup2(stdin, 0)
@@ -117,7 +117,9 @@ def main() -> None:
     os.dup2(2, 1)
     faulthandler.enable()
     faulthandler.register(signal.SIGUSR1)
-    from dqguard import dependencies, locate, pipeline, preimport  # imports torch: once per worker
+    from dqguard import locate
+    from dqguard.run import dependencies, preimport
+    from dqguard.worker import pipeline  # imports torch: once per worker
 
     preimport.run(json.loads(os.environ.get("DQGUARD_PREIMPORT", "[]")))
     index = dependencies.distribution_index()
@@ -135,6 +137,3 @@ def main() -> None:
             _run_and_exit(protocol, request, index)
         _fork_job(protocol, request, index)
 
-
-if __name__ == "__main__":
-    main()

@@ -36,7 +36,7 @@ from collections.abc import Callable, Iterable, Iterator
 
 import torch
 
-from dqguard.ops import (
+from dqguard.check.ops import (
     CHOOSE_QPARAMS_OPS,
     DEQUANTIZE_OPS,
     PASS_THROUGH,

@@ -8,10 +8,10 @@ arguments is called as `stage(program, example_inputs)`, with the case's inputs 
 place may return None (the same program goes on) or a torch.fx `PassResult`.
 
 What counts is what the pipeline hands the device. After each stage its graph is checked for
-shared dequantize nodes (the annotations are gone after a re-export, so `dqguard.quantized` reads
+shared dequantize nodes (the annotations are gone after a re-export, so `dqguard.check.quantized` reads
 the structure). A lowering stage (its program holds delegate calls) is judged on the graph it
 was handed, the previous stage's, since the sharing inside a delegate is the backend's business
-by then; its own output gets the delegation rules (`dqguard.delegation`).
+by then; its own output gets the delegation rules (`dqguard.check.delegation`).
 
 A sharing is a finding when it is in the last stage's graph, reported once and attributed to the
 stage after which it appeared (and stayed): `convert`, or the stage's reference. The same sharing
@@ -27,16 +27,25 @@ from typing import Any, NamedTuple
 
 import torch
 
-from dqguard import delegation, references
-from dqguard.check import check, graphs, shared
-from dqguard.examples import Example
-from dqguard.manifest import Case
-from dqguard.phases import Steps
-from dqguard.quantized import classifier
+from dqguard.check import delegation
+from dqguard.check.quantized import classifier
+from dqguard.check.sharing import check, graphs, shared
+from dqguard.manifest.load import Case
 from dqguard.records import Delegation, Finding
-from dqguard.stages import needs_executorch
+from dqguard.worker import references
+from dqguard.worker.examples import Example
+from dqguard.worker.phases import Steps
 
 CONVERT = "convert"
+EXECUTORCH = "executorch==1.5.1"
+INSTALL = f"install ExecuTorch: pip install 'dqguard[executorch]' ({EXECUTORCH})"
+
+
+def needs_executorch(exc: BaseException) -> str | None:
+    """What to install when a stage finds ExecuTorch missing (a Steps hint)."""
+    if isinstance(exc, ModuleNotFoundError) and (exc.name or "").split(".")[0] == "executorch":
+        return INSTALL
+    return None
 
 
 class View(NamedTuple):

@@ -8,7 +8,7 @@ names (and of the user's modules they import), parsed, never run: the user's cod
 only in a job's own process, so every job starts from the same state and no edit of the user's
 files can reach a worker that started before it. Only libraries that every case of the scan
 imports are taken: each case's process would have imported them itself, so the dependencies it
-records for the cache (`dqguard.dependencies`) are the same as without them.
+records for the cache (`dqguard.run.dependencies`) are the same as without them.
 
 Only what an import statement names is imported (`import timm`, `from transformers import
 BertModel`, which for transformers' lazy modules is what loads the model's code). Anything that

@@ -1,7 +1,7 @@
 """The parent side of case execution: a pool of workers, each case bounded in time and memory.
 
 Workers are fresh interpreters (`python -m dqguard.worker`; the parent never imports torch) that
-import torch once and run each job in a fork of themselves (see `dqguard.worker`). A case that
+import torch once and run each job in a fork of themselves (see `dqguard.worker.serve`). A case that
 passes its timeout or memory limit has its process killed (the only way to stop a hung C++
 call); a case whose process dies is reported (DQG901/DQG902), never lost, and the worker goes on
 with the next job. A worker that dies itself is replaced; one that cannot start (it exits, or is
@@ -27,7 +27,7 @@ from typing import Any, NamedTuple
 
 from dqguard.errors import DqguardError
 from dqguard.locate import user_frame
-from dqguard.manifest import Case, case_to_json, export_key
+from dqguard.manifest.load import Case, case_to_json, export_key
 from dqguard.records import CaseResult, Finding, case_from_json
 
 _POLL_S = 0.1

@@ -3,7 +3,7 @@
 `inputs = [[1, 3, 224, 224]]` is one positional float32 tensor drawn from a standard normal;
 `inputs = [{ shape = [1, 128], dtype = "int64", low = 0, high = 30522 }]` one integer tensor,
 uniform in [low, high); a table of named specs, `inputs = { input_ids = ..., attention_mask = ...
-}`, is keyword arguments, as a reference returning a dict is (`dqguard.examples`). The worker
+}`, is keyword arguments, as a reference returning a dict is (`dqguard.worker.examples`). The worker
 draws the tensors from a generator seeded the same way for every case, so two runs, two workers
 and the cases of one matrix see the same numbers.
 

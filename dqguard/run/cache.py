@@ -3,7 +3,7 @@
 An entry is keyed by the case's manifest entry (everything but its line, which only moves when
 other cases are edited, and the bounds and ignore list, which never change a verdict reached), the
 structural/exact mode, the Python and dqguard versions and `PYTHONPATH`. It records every
-dependency the case's process observed (`dqguard.dependencies`): the user's source files
+dependency the case's process observed (`dqguard.run.dependencies`): the user's source files
 wherever they live, the metadata of every installed distribution it imported (so its name and
 version), the files under the root it opened or listed, and the importable names on its
 `sys.path`. A verdict is reused only when the key matches and **every** recorded dependency
@@ -26,10 +26,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from dqguard import __version__, manifest
-from dqguard.dependencies import fingerprint
-from dqguard.manifest import Case
+from dqguard import __version__
+from dqguard.manifest import load as manifest
+from dqguard.manifest.load import Case
 from dqguard.records import CaseResult, case_from_json, case_to_json
+from dqguard.run.dependencies import fingerprint
 
 FORMAT = 4  # 3: findings carry shapes; 4: node references carry module and library frames
 DIRECTORY_NAME = ".dqguard_cache"

@@ -16,8 +16,10 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from dqguard import projects, scan
+from dqguard.commands import scan
+from dqguard.commands.options import ScanOptions
 from dqguard.errors import EXIT_CLEAN, EXIT_FINDINGS, DqguardError
+from dqguard.manifest import projects
 from dqguard.records import Finding, NodeRef, severity_of
 from dqguard.report.summary import flowchart
 from dqguard.rules import RULES
@@ -117,7 +119,7 @@ def write_graph(path: Path, findings: list[Finding], case: str) -> None:
         raise DqguardError(f"dot -Tsvg failed: {done.stderr.strip()}")
 
 
-def run(options: scan.ScanOptions, case: str, graph: Path | None) -> int:
+def run(options: ScanOptions, case: str, graph: Path | None) -> int:
     if graph is not None and graph.suffix not in SUFFIXES:
         raise DqguardError(f"--graph {graph}: the suffix picks the format: {', '.join(SUFFIXES)}")
     options = options._replace(cases=(case,), no_cache=True)

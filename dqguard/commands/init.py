@@ -11,7 +11,7 @@ source shows, and what cannot be inferred is left as a commented placeholder.
 - Quantizers: top-level functions whose return annotation or returned call names a `...Quantizer`.
   None found: a commented placeholder.
 - Files: git's list (tracked and untracked, less ignored) in a work tree, else every `.py` under the
-  current directory less hidden, virtual environment and cache directories (as `dqguard.projects`
+  current directory less hidden, virtual environment and cache directories (as `dqguard.manifest.projects`
   searches); tests (`test_*.py`, `*_test.py`, `tests/`) are skipped.
 
 It writes `dqguard.toml` in the current directory and refuses when a manifest is already there.
@@ -23,8 +23,8 @@ import subprocess
 from pathlib import Path
 from typing import NamedTuple
 
-from dqguard import projects
 from dqguard.errors import DqguardError
+from dqguard.manifest import projects
 
 FILE_NAME = "dqguard.toml"
 _MODULE_BASES = {"nn.Module", "torch.nn.Module", "Module"}

@@ -8,12 +8,12 @@ import time
 from pathlib import Path
 from typing import NamedTuple
 
-from dqguard import baseline, projects, runner
-from dqguard import cache as cache_module
-from dqguard import manifest as manifest_module
-from dqguard.cache import DIRECTORY_NAME, Cache
+from dqguard import baseline
+from dqguard.commands.options import ScanOptions
 from dqguard.errors import EXIT_CLEAN, EXIT_FINDINGS, DqguardError
-from dqguard.manifest import Case
+from dqguard.manifest import load as manifest_module
+from dqguard.manifest import projects
+from dqguard.manifest.load import Case
 from dqguard.records import (
     CaseResult,
     Finding,
@@ -26,37 +26,9 @@ from dqguard.records import (
 )
 from dqguard.report import FORMATS, outputs
 from dqguard.report.style import Style
-
-
-class Output(NamedTuple):
-    format: str
-    path: Path | None  # None: standard output
-
-
-class ScanOptions(NamedTuple):
-    manifest: Path | None = None
-    outputs: tuple[Output, ...] = (Output("text", None),)
-    jobs: int | None = None
-    timeout: float | None = None
-    shard: tuple[int, int] | None = None
-    cases: tuple[str, ...] = ()
-    ignore: tuple[str, ...] = ()
-    exact_qparams: bool = False
-    weightless: bool | None = None  # None: each case's own `weightless`
-    cache_dir: Path | None = None
-    no_cache: bool = False
-    summary: Path | None = None  # Markdown summary appended here (and to $GITHUB_STEP_SUMMARY)
-    verbose: bool = False
-    color: bool = False
-    progress: bool = False
-    docker: bool = False  # re-run the scan inside `image` (dqguard.docker)
-    image: str | None = None
-    torch: str | None = None  # the torch line whose image --docker runs (dqguard.lines)
-    paths: tuple[Path, ...] = ()  # directories whose manifests to scan (dqguard.projects)
-    exclude: tuple[str, ...] = ()
-    fail_on: str = "warning"  # "error" | "warning" | "never" (case errors always fail)
-    baseline: Path | None = None  # one baseline file instead of each manifest's
-    no_baseline: bool = False
+from dqguard.run import cache as cache_module
+from dqguard.run import pool as runner
+from dqguard.run.cache import DIRECTORY_NAME, Cache
 
 
 def in_shard(name: str, shard: tuple[int, int]) -> bool:
@@ -241,7 +213,7 @@ def _baselined(result: CaseResult) -> CaseResult:
 
 def execute(options: ScanOptions) -> int:
     if options.docker:
-        from dqguard import docker  # imports this module
+        from dqguard.commands import docker  # imports this module
 
         return docker.execute(options)
     # Read first: a broken baseline should not cost a scan.

@@ -11,8 +11,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from dqguard.manifest import case_to_json
-from dqguard.projects import Project
+from dqguard.manifest.load import case_to_json
+from dqguard.manifest.projects import Project
 
 VERSION = 1
 

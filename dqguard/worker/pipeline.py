@@ -7,7 +7,7 @@ module. Building a model and exporting it take seconds on real models; copying t
 The first case that needs the export pays for it (its `import` and `export` phases); the others'
 `export` phase is the copy (nothing, for the last case, which takes the original).
 
-A weightless job (dqguard.weightless) builds its model under a FakeTensorMode and runs each case
+A weightless job (dqguard.worker.weightless) builds its model under a FakeTensorMode and runs each case
 on fakes; a case that cannot run that way falls back to the normal path, with a note saying why,
 on a normal export that the job's other falling-back cases share.
 
@@ -26,15 +26,15 @@ from typing import Any
 import torch
 from torch._subclasses.fake_tensor import FakeTensorMode
 
-from dqguard import examples, flows, references, staging, weightless
-from dqguard.examples import Example
 from dqguard.locate import user_frame
-from dqguard.manifest import Case, DynamicDim
-from dqguard.phases import StepFailed, Steps
+from dqguard.manifest.load import Case, DynamicDim
+from dqguard.manifest.specs import InlineInputs
 from dqguard.records import CaseResult, Finding, status_of
-from dqguard.specs import InlineInputs
-from dqguard.structural import use_minmax_qparams
-from dqguard.weightless import patch_observers
+from dqguard.worker import examples, flows, references, staging, weightless
+from dqguard.worker.examples import Example
+from dqguard.worker.phases import StepFailed, Steps
+from dqguard.worker.structural import use_minmax_qparams
+from dqguard.worker.weightless import patch_observers
 
 # What torch imports lazily on a first export, prepare and convert (about 400 modules). Imported
 # here, once per worker, each case's forked process inherits them instead of importing them again

@@ -1,0 +1,2 @@
+"""What a repository asks dqguard to check: manifests found (`projects`), loaded and validated
+(`load`), matrices expanded (`matrix`) and inline input specs (`specs`). Parent side: no torch."""

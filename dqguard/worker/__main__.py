@@ -1,0 +1,3 @@
+from dqguard.worker.serve import main
+
+main()
