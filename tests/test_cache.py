@@ -277,3 +277,14 @@ def test_a_key_equals_the_key_its_entry_reads_back() -> None:
                 dynamic_shapes=(DynamicDim("x", 0, "batch", 1, 8),))
     key = case_key(case, False, environment())
     assert json.loads(json.dumps(key)) == key
+
+
+def test_same_named_cases_of_two_projects_keep_their_own_entries_in_one_cache_dir(tmp_path: Path) -> None:
+    # Monorepo projects a/ and b/ each have a case `projections-dynamic`, of different models.
+    repo = copy_repo("monorepo", tmp_path)
+    shared = str(tmp_path / "shared")
+    first = scan_json(repo, "--cache-dir", shared, "a", "b")
+    assert _cached(first) == {"a/projections-dynamic": False, "b/projections-dynamic": False}
+    second = scan_json(repo, "--cache-dir", shared, "a", "b")
+    assert _cached(second) == {"a/projections-dynamic": True, "b/projections-dynamic": True}
+    assert _strip_timing(second) == _strip_timing(first)

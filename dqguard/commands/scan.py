@@ -112,11 +112,11 @@ def exit_code(result: ScanResult, fail_on: str = "warning") -> int:
     return EXIT_CLEAN
 
 
-def _cache(options: ScanOptions, root: Path) -> Cache | None:
+def _cache(options: ScanOptions, manifest: manifest_module.Manifest) -> Cache | None:
     if options.no_cache:
         return None
     configured = options.cache_dir or os.environ.get("DQGUARD_CACHE_DIR")
-    return Cache(Path(configured) if configured else root / DIRECTORY_NAME)
+    return Cache(Path(configured) if configured else manifest.root / DIRECTORY_NAME, manifest.path)
 
 
 def _at_case_line(result: CaseResult, case: Case, manifest: str) -> CaseResult:
@@ -153,7 +153,7 @@ def run_cases(options: ScanOptions) -> list[Checked]:
     """Every selected case of every project, from the cache or run, in manifest order."""
     found = projects.load(options.manifest, options.paths, options.exclude)
     chosen = select_in(found, options)
-    caches = {p.manifest.root: _cache(options, p.manifest.root) for p, _ in chosen}
+    caches = {p.manifest.root: _cache(options, p.manifest) for p, _ in chosen}
     env = cache_module.environment() if any(caches.values()) else {}
     fingerprints = {root: cache_module.Fingerprints(root) for root in caches}
 

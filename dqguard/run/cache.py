@@ -12,8 +12,11 @@ still has its recorded fingerprint, whichever files a pre-commit run names.
 Only verdicts are cached (ok / findings). Failed cases (DQG9xx) always run again: a missing
 module or a timeout says nothing reliable about which files would fix it.
 
-Entries are single JSON files written atomically (temporary file + rename), so concurrent scans
-never see a torn entry; an unreadable, corrupt or foreign-format entry is a miss, never an error.
+Entries are named by the case's name and its manifest's path relative to the cache directory, so
+the same-named cases of two projects sharing one `--cache-dir` never evict each other, and a
+repository copied with its cache keeps its verdicts. Entries are single JSON files written
+atomically (temporary file + rename), so concurrent scans never see a torn entry; an unreadable,
+corrupt or foreign-format entry is a miss, never an error.
 """
 
 import hashlib
@@ -32,7 +35,9 @@ from dqguard.manifest.load import Case
 from dqguard.records import CaseResult, case_from_json, case_to_json
 from dqguard.run.dependencies import fingerprint
 
-FORMAT = 4  # 3: findings carry shapes; 4: node references carry module and library frames
+# 3: findings carry shapes; 4: node references carry module and library frames; 5: entries are
+# named by their manifest as well as their case
+FORMAT = 5
 DIRECTORY_NAME = ".dqguard_cache"
 
 
@@ -81,16 +86,24 @@ class Fingerprints:
 
 
 class Cache:
-    def __init__(self, directory: Path) -> None:
+    """The verdicts of the cases of `manifest` (its file), kept in `directory`."""
+
+    def __init__(self, directory: Path, manifest: Path) -> None:
         self.directory = directory
+        # Relative, not absolute: the copy of a repository and its cache is the same project.
+        self.manifest = Path(os.path.relpath(manifest.resolve(), directory.resolve())).as_posix()
+
+    def _identity(self, name: str) -> list[str]:
+        return [self.manifest, name]
 
     def _path(self, name: str) -> Path:
-        return self.directory / (hashlib.sha256(name.encode()).hexdigest()[:32] + ".json")
+        identity = json.dumps(self._identity(name))
+        return self.directory / (hashlib.sha256(identity.encode()).hexdigest()[:32] + ".json")
 
     def read(self, name: str) -> Entry | None:
         try:
             data = json.loads(self._path(name).read_text())
-            if data["key"]["format"] != FORMAT or data["result"]["name"] != name:
+            if data["key"]["format"] != FORMAT or data["identity"] != self._identity(name):
                 return None
             return Entry(key=data["key"], result=case_from_json(data["result"]))
         except (OSError, ValueError, KeyError, TypeError):
@@ -100,7 +113,8 @@ class Cache:
         """Store a verdict; False when the directory is not writable (a read-only checkout)."""
         try:
             self._prepare()
-            text = json.dumps({"key": key, "result": case_to_json(result)})
+            text = json.dumps({"identity": self._identity(result.name), "key": key,
+                               "result": case_to_json(result)})
             descriptor, temporary = tempfile.mkstemp(dir=self.directory, suffix=".tmp")
             with os.fdopen(descriptor, "w") as handle:
                 handle.write(text)
