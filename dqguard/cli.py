@@ -55,6 +55,12 @@ _manifest_option = click.option(
     "--manifest", type=click.Path(dir_okay=False, path_type=Path),
     help="dqguard.toml or pyproject.toml (default: every manifest under the current directory, or "
     "the one found upwards from it).")
+# The one setting besides --cache-dir that the environment may give (a slow runner's, set once for
+# every scan): read here, it reaches the pool as an option; workers never read it.
+_start_timeout_option = click.option(
+    "--start-timeout", type=click.FloatRange(min=0, min_open=True), envvar="DQGUARD_START_TIMEOUT",
+    show_envvar=True, metavar="SECONDS",
+    help="Seconds a worker may take to start, importing torch (default 180).")
 _exclude_option = click.option(
     "--exclude", multiple=True, metavar="GLOB",
     help="Skip manifests whose directory matches this glob (relative to the current directory); repeatable.")
@@ -79,6 +85,7 @@ def cli() -> None:
               help="Worker processes (default: the CPUs this process may use).")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True),
               help="Seconds per case, overriding the manifest's `timeout`.")
+@_start_timeout_option
 @click.option("--shard", metavar="K/N", help="Run only the K-th of N stable partitions of the cases.")
 @click.option("--case", "cases", multiple=True, metavar="PATTERN",
               help="Run only cases whose name matches this glob; repeatable.")
@@ -113,6 +120,7 @@ def scan(
     summary: Path | None,
     jobs: int | None,
     timeout: float | None,
+    start_timeout: float | None,
     shard: str | None,
     cases: tuple[str, ...],
     ignore: tuple[str, ...],
@@ -162,6 +170,7 @@ def scan(
         outputs=tuple(outputs),
         jobs=jobs,
         timeout=timeout,
+        start_timeout=start_timeout,
         shard=_parse_shard(shard),
         cases=cases,
         ignore=ignore,
@@ -192,10 +201,11 @@ def scan(
               f"{baseline.FILE_NAME}.")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), help="Worker processes (default: the CPUs).")
 @click.option("--no-cache", is_flag=True, help="Neither reuse nor record cached verdicts.")
+@_start_timeout_option
 @_exclude_option
 @click.argument("paths", nargs=-1, type=click.Path(file_okay=False, path_type=Path))
 def baseline_command(manifest: Path | None, baseline_file: Path | None, jobs: int | None, no_cache: bool,
-                     exclude: tuple[str, ...], paths: tuple[Path, ...]) -> None:
+                     start_timeout: float | None, exclude: tuple[str, ...], paths: tuple[Path, ...]) -> None:
     """Accept today's findings: write them to the baseline, so scans fail only on new ones.
 
     Case errors are never accepted: they are printed and the command exits 1.
@@ -204,7 +214,7 @@ def baseline_command(manifest: Path | None, baseline_file: Path | None, jobs: in
     from dqguard.commands.scan import write_baseline
 
     options = ScanOptions(manifest=manifest, jobs=jobs, no_cache=no_cache, exclude=exclude, paths=paths,
-                          progress=sys.stderr.isatty())
+                          progress=sys.stderr.isatty(), start_timeout=start_timeout)
     sys.exit(write_baseline(options, baseline_file))
 
 
@@ -213,15 +223,17 @@ def baseline_command(manifest: Path | None, baseline_file: Path | None, jobs: in
 @click.option("--graph", type=click.Path(dir_okay=False, path_type=Path),
               help="Also draw the neighbourhoods: FILE.svg (Graphviz), FILE.dot or FILE.md (Mermaid).")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), help="Seconds for the case.")
+@_start_timeout_option
 @_exclude_option
 @click.argument("case")
-def explain(manifest: Path | None, graph: Path | None, timeout: float | None, exclude: tuple[str, ...],
-            case: str) -> None:
+def explain(manifest: Path | None, graph: Path | None, timeout: float | None, start_timeout: float | None,
+            exclude: tuple[str, ...], case: str) -> None:
     """Run CASE (a name as `dqguard list` prints it) and show each finding's neighbourhood."""
     from dqguard.commands import explain as explain_module
     from dqguard.commands.options import ScanOptions
 
-    options = ScanOptions(manifest=manifest, jobs=1, timeout=timeout, exclude=exclude)
+    options = ScanOptions(manifest=manifest, jobs=1, timeout=timeout, start_timeout=start_timeout,
+                          exclude=exclude)
     sys.exit(explain_module.run(options, case, graph))
 
 

@@ -318,13 +318,15 @@ def test_user_code_reading_standard_input_gets_end_of_file(tmp_path: Path) -> No
 
 
 def _site(**env: str) -> dict[str, str]:
-    return {"PYTHONPATH": str(RESOURCES / "fragile-site"), **env}
+    # In front of the PYTHONPATH the tests run with, which may be where dqguard itself is.
+    path = os.pathsep.join(filter(None, [str(RESOURCES / "fragile-site"), os.environ.get("PYTHONPATH")]))
+    return {"PYTHONPATH": path, **env}
 
 
 def test_a_worker_that_never_becomes_ready_fails_its_cases_at_the_deadline(tmp_path: Path) -> None:
     repo = copy_repo("fragile", tmp_path)
-    code, document, _ = _scan(repo, "--case", "small", "--case", "small-again",
-                              env=_site(FRAGILE_WORKERS="hang", DQGUARD_START_TIMEOUT="5"))
+    code, document, _ = _scan(repo, "--case", "small", "--case", "small-again", "--start-timeout", "5",
+                              env=_site(FRAGILE_WORKERS="hang"))
     assert code == 1
     for case in document["cases"]:
         finding = only_finding(case)

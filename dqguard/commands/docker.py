@@ -69,6 +69,8 @@ def scan_arguments(options: ScanOptions, manifest: Path) -> list[str]:
         arguments += ["--jobs", str(options.jobs)]
     if options.timeout is not None:
         arguments += ["--timeout", repr(options.timeout)]
+    if options.start_timeout is not None:
+        arguments += ["--start-timeout", repr(options.start_timeout)]
     if options.shard is not None:
         arguments += ["--shard", f"{options.shard[0]}/{options.shard[1]}"]
     for pattern in options.cases:

@@ -15,6 +15,7 @@ class ScanOptions(NamedTuple):
     outputs: tuple[Output, ...] = (Output("text", None),)
     jobs: int | None = None
     timeout: float | None = None
+    start_timeout: float | None = None  # seconds a worker may take to start (None: the pool's default)
     shard: tuple[int, int] | None = None
     cases: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()

@@ -180,6 +180,7 @@ def run_cases(options: ScanOptions) -> list[Checked]:
         timeout=options.timeout,
         progress=progress,
         places=places,
+        start_timeout=options.start_timeout,
     )
     if progress is not None:
         sys.stderr.write("\r\033[K")

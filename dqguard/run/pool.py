@@ -25,7 +25,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from dqguard.errors import DqguardError
 from dqguard.locate import user_frame
 from dqguard.manifest.load import Case, case_to_json, export_key
 from dqguard.records import CaseResult, Finding, case_from_json
@@ -211,15 +210,9 @@ def _crash_message(code: int, phase: str, site: str, detail: str | None) -> str:
     return message
 
 
-def start_timeout() -> float:
-    """Seconds a worker may take to import torch and become ready: `DQGUARD_START_TIMEOUT`, or 180.
-
-    Generous: a CUDA build of torch imported from a cold page cache on a loaded runner takes over a
-    minute; the deadline is there to end a hung start, not to hurry a slow one."""
-    try:
-        return max(float(os.environ.get("DQGUARD_START_TIMEOUT", "180")), 1.0)
-    except ValueError:
-        raise DqguardError("DQGUARD_START_TIMEOUT must be a number of seconds") from None
+# Generous: a CUDA build of torch imported from a cold page cache on a loaded runner takes over a
+# minute; the deadline is there to end a hung start, not to hurry a slow one.
+START_TIMEOUT = 180.0
 
 
 def available_cpus() -> int:
@@ -279,20 +272,23 @@ def run(
     progress: Progress | None = None,
     worker: str = "dqguard.worker",
     places: list[Place] | None = None,
+    start_timeout: float | None = None,
 ) -> list[CaseResult]:
     """Run `cases` on up to `jobs` workers; `manifest` is the manifest's root-relative path.
 
     `places` gives each case its own project (a monorepo's manifests share one pool); without it
     every case is of `root`'s. `worker` is the module the workers run: dqguard's own, or a test
-    harness's that wraps it.
+    harness's that wraps it. `start_timeout` (default START_TIMEOUT) bounds a worker's start,
+    torch's import included.
     """
     where = places or [Place(root, manifest)] * len(cases)
-    return _Pool(cases, where, jobs, exact_qparams, timeout, progress, worker).run()
+    return _Pool(cases, where, jobs, exact_qparams, timeout, progress, worker,
+                 start_timeout or START_TIMEOUT).run()
 
 
 class _Pool:
     def __init__(self, cases: list[Case], places: list[Place], jobs: int, exact_qparams: bool,
-                 timeout: float | None, progress: Progress | None, worker: str) -> None:
+                 timeout: float | None, progress: Progress | None, worker: str, start_timeout: float) -> None:
         self.cases, self.places, self.worker = cases, places, worker
         self.jobs, self.exact_qparams, self.timeout, self.progress = jobs, exact_qparams, timeout, progress
         self.pending: deque[list[int]] = deque(plan(cases, jobs, places))
@@ -305,7 +301,7 @@ class _Pool:
             [reference.partition(":")[0] for reference in
              (case.model, case.inputs, case.quantizer, case.calibration_inputs) if isinstance(reference, str)]
             for case in cases])
-        self.start_timeout = start_timeout()
+        self.start_timeout = start_timeout
         self.start_failure: str | None = None
         self.start_detail: str | None = None
         self.next_job = 0
