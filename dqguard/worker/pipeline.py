@@ -14,9 +14,7 @@ on a normal export that the job's other falling-back cases share.
 Torch is imported here and in the modules this one imports, which is why only workers load it.
 """
 
-import contextlib
 import copy
-import importlib
 import inspect
 import time
 from collections.abc import Callable, Iterator
@@ -35,15 +33,6 @@ from dqguard.worker.examples import Example
 from dqguard.worker.phases import StepFailed, Steps
 from dqguard.worker.structural import use_minmax_qparams
 from dqguard.worker.weightless import patch_observers
-
-# What torch imports lazily on a first export, prepare and convert (about 400 modules). Imported
-# here, once per worker, each case's forked process inherits them instead of importing them again
-# (about half a second a case). Only a head start: any that a torch release lacks is skipped.
-_LAZY = ("torch._dynamo", "torch.export", "torch._functorch.aot_autograd", "torch._functorch.partitioners",
-         "torch._inductor.decomposition", "torch._export.passes.replace_quantized_ops_with_standard_ops_pass")
-for _name in (*_LAZY, *flows.MODULES):
-    with contextlib.suppress(ImportError):
-        importlib.import_module(_name)
 
 OnPhase = Callable[[str], None]
 

@@ -4,7 +4,7 @@ A job is a list of cases that share a model's export (`manifest.export_key`), wi
 root they resolve against. The worker never
 runs any of the user's code itself: it reads a job from stdin, forks, and the child runs the job
 and exits. So every job starts from the same interpreter state, the one right after importing
-torch, torchao and the installed libraries the manifest's modules import (`dqguard.run.preimport`),
+torch, torchao and the installed libraries the manifest's modules import (`dqguard.worker.warm`),
 whichever jobs ran before it on this worker: import-time registrations
 (`torch.library` ops, pytree nodes), global torch settings and module state of one case can never
 reach another, and `-j 1` and `-j 8` give the same verdicts. A crash, a timeout or a memory blow-up
@@ -117,18 +117,9 @@ def main() -> None:
     os.dup2(2, 1)
     faulthandler.enable()
     faulthandler.register(signal.SIGUSR1)
-    from dqguard import locate
-    from dqguard.run import dependencies, preimport
-    from dqguard.worker import pipeline  # imports torch: once per worker
+    from dqguard.worker import warm  # imports torch: once per worker, before any fork
 
-    preimport.run(json.loads(os.environ.get("DQGUARD_PREIMPORT", "[]")))
-    index = dependencies.distribution_index()
-    for module in list(sys.modules.values()):
-        # Children inherit the answers: each then resolves only the files it imports itself.
-        file = getattr(module, "__file__", None)
-        if isinstance(file, str) and os.path.isabs(file):
-            locate.is_user_file(file)
-    del pipeline
+    index = warm.up(json.loads(os.environ.get("DQGUARD_PREIMPORT", "[]")))
     _send(protocol, {"ready": True})
     for line in sys.stdin:
         request = json.loads(line)
