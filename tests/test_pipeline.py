@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from dqguard.manifest import load as manifest
-from dqguard.run.pool import plan
+from dqguard.run.plan import plan
 from dqguard.worker import examples
 from testing import RESOURCES, copy_repo, dqguard, expected_line
 from tests.conftest import InProcess, load_cases

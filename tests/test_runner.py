@@ -21,6 +21,9 @@ import pytest
 from dqguard.commands.options import ScanOptions
 from dqguard.commands.scan import in_shard, memory_warning, select
 from dqguard.manifest import load as manifest
+from dqguard.records import ScanResult
+from dqguard.report import json as json_report
+from dqguard.run import pool
 from testing import RESOURCES, copy_repo, expected_line
 
 MODELS = RESOURCES / "unruly" / "models.py"
@@ -354,11 +357,12 @@ def test_a_replacement_worker_that_cannot_start_keeps_what_finished(tmp_path: Pa
 def test_without_fork_every_case_gets_a_fresh_worker_and_the_same_verdict(
     parallel_report: dict[str, Any], tmp_path: Path
 ) -> None:
-    # Where fork is unsafe (DQGUARD_FORK=0, or not Linux), each job runs in a worker of its own.
+    # Where fork is unsafe (not Linux), the pool's setup says so and each job runs in a worker of
+    # its own. The pool runs here, in the test's process: it never imports torch.
     repo = copy_repo("unruly", tmp_path)
-    patterns = [arg for name in SERIAL for arg in ("--case", name)]
-    code, document, stderr = _scan(repo, "-j", "2", *patterns, env={"DQGUARD_FORK": "0"})
-    assert code == 1, stderr
+    cases = [case for case in manifest.load(repo / "dqguard.toml").cases if case.name in SERIAL]
+    results = pool.run(cases, repo, "dqguard.toml", jobs=2, fork=False)
+    document = json_report.document(ScanResult(manifest="dqguard.toml", cases=tuple(results)))
     parallel_cases = by_name(parallel_report)
     assert [comparable(c) for c in document["cases"]] == [comparable(parallel_cases[n]) for n in SERIAL]
 

@@ -28,7 +28,9 @@ from dqguard.report import FORMATS, outputs
 from dqguard.report.style import Style
 from dqguard.run import cache as cache_module
 from dqguard.run import pool as runner
+from dqguard.run import process
 from dqguard.run.cache import DIRECTORY_NAME, Cache
+from dqguard.run.plan import Place
 
 
 def in_shard(name: str, shard: tuple[int, int]) -> bool:
@@ -166,16 +168,16 @@ def run_cases(options: ScanOptions) -> list[Checked]:
                        _cached(cache, case, key, fingerprints[root], project.manifest_path))
     to_run = [index for index, result in enumerate(results) if result is None]
 
-    warning = memory_warning([chosen[i][1] for i in to_run], runner.MEMORY_LIMITS)
+    warning = memory_warning([chosen[i][1] for i in to_run], process.MEMORY_LIMITS)
     if warning:
         sys.stderr.write(warning)
     progress = _progress_printer() if options.progress and to_run else None
-    places = [runner.Place(chosen[i][0].manifest.root, chosen[i][0].manifest_path) for i in to_run]
+    places = [Place(chosen[i][0].manifest.root, chosen[i][0].manifest_path) for i in to_run]
     fresh = runner.run(
         [chosen[i][1] for i in to_run],
         places[0].root if places else Path.cwd(),
         places[0].manifest if places else "",
-        jobs=options.jobs or runner.available_cpus(),
+        jobs=options.jobs or process.available_cpus(),
         exact_qparams=options.exact_qparams,
         timeout=options.timeout,
         progress=progress,

@@ -24,6 +24,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from dqguard import locate
+from dqguard.manifest.load import Case
 
 _MAX_FILES = 200  # of the user's, followed from the manifest's modules
 
@@ -100,6 +101,16 @@ def common(groups: Iterable[Iterable[str]]) -> list[tuple[str, tuple[str, ...]]]
     them would have imported each of them anyway, so what it depends on stays the same."""
     found = [libraries(group) for group in dict.fromkeys(tuple(group) for group in groups)]
     return [library for library in found[0] if all(library in other for other in found[1:])] if found else []
+
+
+def named(cases: Iterable[Case]) -> list[list[str]]:
+    """The modules each case names, once per distinct group: what the parent sends every worker
+    (dqguard.run.protocol.Setup) for it to pass to `run`."""
+    groups = (tuple(reference.partition(":")[0]
+                    for reference in (case.model, case.inputs, case.quantizer, case.calibration_inputs)
+                    if isinstance(reference, str))
+              for case in cases)
+    return [list(group) for group in dict.fromkeys(groups)]
 
 
 def run(groups: Iterable[Iterable[str]]) -> None:

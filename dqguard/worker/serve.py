@@ -1,36 +1,32 @@
 """A worker: imports torch once, then runs every job the parent sends in a fresh fork of itself.
 
 A job is a list of cases that share a model's export (`manifest.export_key`), with the project
-root they resolve against. The worker never
-runs any of the user's code itself: it reads a job from stdin, forks, and the child runs the job
-and exits. So every job starts from the same interpreter state, the one right after importing
-torch, torchao and the installed libraries the manifest's modules import (`dqguard.worker.warm`),
-whichever jobs ran before it on this worker: import-time registrations
-(`torch.library` ops, pytree nodes), global torch settings and module state of one case can never
-reach another, and `-j 1` and `-j 8` give the same verdicts. A crash, a timeout or a memory blow-up
-kills only the child; the worker forks the next job at once, without importing torch again.
+root they resolve against. The worker never runs any of the user's code itself: it reads a job
+from stdin, forks, and the child runs the job and exits. So every job starts from the same
+interpreter state, the one right after importing torch, torchao and the installed libraries the
+manifest's modules import (`dqguard.worker.warm`), whichever jobs ran before it on this worker:
+import-time registrations (`torch.library` ops, pytree nodes), global torch settings and module
+state of one case can never reach another, and `-j 1` and `-j 8` give the same verdicts. A crash,
+a timeout or a memory blow-up kills only the child; the worker forks the next job at once,
+without importing torch again.
 
 Forking a process that imported torch is safe only while no OpenMP thread pool exists in it: the
 worker never runs a torch op, so the pool is created in each child. Where fork is unsafe (macOS's
-system libraries) or `DQGUARD_FORK=0` is set, the worker runs one job itself and exits, and the
-parent starts a fresh worker for the next: the same isolation, one torch import per job.
+system libraries), the parent's setup says so (`Setup.fork`), the worker runs one job itself and
+exits, and the parent starts a fresh worker for the next: the same isolation, one torch import
+per job.
 
-Protocol, one JSON object a line:
-- parent -> worker, on stdin: `{"job": ID, "root": ..., "manifest": ..., "cases": [...],
-  "exact_qparams": ...}`;
-- worker -> parent, on a private copy of the original stdout (file descriptor 1 is pointed at
-  stderr before any user code runs, so a model that prints cannot corrupt the protocol):
-  `{"ready": true}`; `{"pid": PID}` when a job's process starts; from that process `{"start":
-  INDEX}` and `{"phase": NAME}` as it goes and `{"result": {...}}` per case; `{"exit": CODE}`
-  when it has ended (a negative code is the signal that killed it).
-The child's standard input is `/dev/null`, so user code calling `input()` gets EOF at once.
+The messages are those of `dqguard.run.protocol`: the setup, then jobs, one a line on stdin; on a
+private copy of the original stdout (file descriptor 1 is pointed at stderr before any user code
+runs) READY, then per job PID, START and PHASE as the job's process goes, RESULT per case, and
+EXIT when that process has ended. The child's standard input is `/dev/null`, so user code calling
+`input()` gets EOF at once.
 
 faulthandler writes the Python stack to stderr when a case crashes, and on SIGUSR1, which the
 parent sends a case that timed out before killing it: that is how both reports say where.
 """
 
 import faulthandler
-import json
 import os
 import signal
 import sys
@@ -38,18 +34,18 @@ import traceback
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
+from dqguard.run import protocol
+
 Index = dict[str, list[Path]]
 _PR_SET_PDEATHSIG = 1
 
-FORK = sys.platform == "linux" and os.environ.get("DQGUARD_FORK", "1") != "0"
+
+def _send(messages: TextIO, kind: str, value: Any) -> None:
+    messages.write(protocol.encode(kind, value))
+    messages.flush()
 
 
-def _send(protocol: TextIO, message: dict[str, Any]) -> None:
-    protocol.write(json.dumps(message) + "\n")
-    protocol.flush()
-
-
-def _run_job(protocol: TextIO, request: dict[str, Any], index: Index) -> None:
+def _run_job(messages: TextIO, job: protocol.Job, index: Index) -> None:
     """Everything a job's own process does."""
     from dqguard.manifest.load import case_from_request
     from dqguard.records import case_to_json
@@ -60,18 +56,18 @@ def _run_job(protocol: TextIO, request: dict[str, Any], index: Index) -> None:
     os.dup2(stdin, 0)
     os.close(stdin)
     sys.stdin = open(os.devnull)  # noqa: SIM115 (lives as long as the process)
-    root = Path(request["root"])
+    root = Path(job.root)
     os.chdir(root)
     sys.path.insert(0, str(root))
     recorder = Recorder(root, index)
     recorder.start()
-    cases = [case_from_request(raw) for raw in request["cases"]]
-    results = pipeline.run_job(cases, root, request["manifest"], request["exact_qparams"],
-                               lambda position: _send(protocol, {"start": position}),
-                               lambda phase: _send(protocol, {"phase": phase}))
+    cases = [case_from_request(raw) for raw in job.cases]
+    results = pipeline.run_job(cases, root, job.manifest, job.exact_qparams,
+                               lambda position: _send(messages, protocol.START, position),
+                               lambda phase: _send(messages, protocol.PHASE, phase))
     for result in results:
         result = result._replace(deps=recorder.record(list(sys.modules.values())))
-        _send(protocol, {"result": case_to_json(result)})
+        _send(messages, protocol.RESULT, case_to_json(result))
 
 
 def _die_with_parent() -> None:
@@ -87,11 +83,11 @@ def _die_with_parent() -> None:
         os._exit(1)
 
 
-def _run_and_exit(protocol: TextIO, request: dict[str, Any], index: Index) -> NoReturn:
+def _run_and_exit(messages: TextIO, job: protocol.Job, index: Index) -> NoReturn:
     # os._exit: the interpreter's own exit would spend most of a second tearing torch down.
     code = 0
     try:
-        _run_job(protocol, request, index)
+        _run_job(messages, job, index)
     except BaseException:
         traceback.print_exc()
         code = 70
@@ -100,31 +96,34 @@ def _run_and_exit(protocol: TextIO, request: dict[str, Any], index: Index) -> No
         os._exit(code)
 
 
-def _fork_job(protocol: TextIO, request: dict[str, Any], index: Index) -> None:
+def _fork_job(messages: TextIO, job: protocol.Job, index: Index) -> None:
     pid = os.fork()
     if pid == 0:
         os.setpgid(0, 0)  # a kill of the job reaches whatever the model code started too
         _die_with_parent()
-        _run_and_exit(protocol, request, index)
-    _send(protocol, {"pid": pid})
+        _run_and_exit(messages, job, index)
+    _send(messages, protocol.PID, pid)
     _, status = os.waitpid(pid, 0)
-    _send(protocol, {"exit": os.waitstatus_to_exitcode(status)})
+    _send(messages, protocol.EXIT, os.waitstatus_to_exitcode(status))
 
 
 def main() -> None:
     _die_with_parent()
-    protocol = os.fdopen(os.dup(1), "w")
+    messages = os.fdopen(os.dup(1), "w")
     os.dup2(2, 1)
     faulthandler.enable()
     faulthandler.register(signal.SIGUSR1)
+    first = sys.stdin.readline()
+    if not first:  # the parent is gone before it said anything
+        return
+    setup = protocol.read_setup(first)
     from dqguard.worker import warm  # imports torch: once per worker, before any fork
 
-    index = warm.up(json.loads(os.environ.get("DQGUARD_PREIMPORT", "[]")))
-    _send(protocol, {"ready": True})
+    index = warm.up(setup.preimport)
+    _send(messages, protocol.READY, True)
     for line in sys.stdin:
-        request = json.loads(line)
-        if not FORK:
-            _send(protocol, {"pid": os.getpid()})
-            _run_and_exit(protocol, request, index)
-        _fork_job(protocol, request, index)
-
+        job = protocol.read_job(line)
+        if not setup.fork:
+            _send(messages, protocol.PID, os.getpid())
+            _run_and_exit(messages, job, index)
+        _fork_job(messages, job, index)
