@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 
 from dqguard.errors import DqguardError
-from dqguard.manifest.load import Case, DynamicDim, case_from_request, case_to_json, export_key, load
+from dqguard.manifest.case import Case, DynamicDim, case_from_request, export_key, request_json
+from dqguard.manifest.load import load
 from dqguard.manifest.projects import discover
 
 CASE = """
@@ -188,7 +189,7 @@ def test_dynamic_shapes_name_one_dim_per_name_and_travel_to_the_worker(tmp_path:
         DynamicDim("attention_mask", 0, "batch", 1, 8),
     )
     # A worker's request is JSON: the case comes back equal, so it keeps its export key.
-    assert case_from_request(json.loads(json.dumps(case_to_json(case)))) == case
+    assert case_from_request(json.loads(json.dumps(request_json(case)))) == case
 
 
 def test_qat_and_dynamic_shapes_shape_the_export_and_calibration_data_does_not(tmp_path: Path) -> None:

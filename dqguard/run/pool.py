@@ -27,7 +27,7 @@ from typing import Any, NamedTuple
 
 from dqguard.errors import DqguardError
 from dqguard.locate import user_frame
-from dqguard.manifest.load import Case, case_to_json, export_key
+from dqguard.manifest.case import Case, export_key, request_json
 from dqguard.records import CaseResult, Finding, case_from_json
 
 _POLL_S = 0.1
@@ -344,7 +344,7 @@ class _Pool:
                 job = self.pending.popleft()
                 place = self.places[job[0]]
                 payload = {"job": self.next_job, "root": str(place.root), "manifest": place.manifest,
-                           "cases": [case_to_json(self.cases[i]) for i in job],
+                           "cases": [request_json(self.cases[i]) for i in job],
                            "exact_qparams": self.exact_qparams}
                 self.next_job += 1
                 try:

@@ -27,7 +27,7 @@ import torch
 from torch._subclasses.fake_tensor import FakeTensorMode
 
 from dqguard.locate import user_frame
-from dqguard.manifest.load import Case, DynamicDim
+from dqguard.manifest.case import Case, DynamicDim
 from dqguard.manifest.specs import InlineInputs
 from dqguard.records import CaseResult, Finding, status_of
 from dqguard.worker import examples, flows, references, staging, weightless

@@ -51,7 +51,7 @@ def _send(protocol: TextIO, message: dict[str, Any]) -> None:
 
 def _run_job(protocol: TextIO, request: dict[str, Any], index: Index) -> None:
     """Everything a job's own process does."""
-    from dqguard.manifest.load import case_from_request
+    from dqguard.manifest.case import case_from_request
     from dqguard.records import case_to_json
     from dqguard.run.dependencies import Recorder
     from dqguard.worker import pipeline
