@@ -220,3 +220,14 @@ def test_bad_stages_and_delegates(tmp_path: Path, extra: str, expected: str) -> 
 def test_delegates_without_stages_is_an_error(tmp_path: Path) -> None:
     message = _error(tmp_path, CASE + "delegates = 1\n")
     assert "dqguard.toml:7: case 'a': key 'delegates' needs 'stages' with a lowering stage" in message
+
+
+def test_a_weightless_case_runs_on_fakes_unless_qparams_or_stages_need_the_weights(tmp_path: Path) -> None:
+    [case] = _load(tmp_path, CASE)
+    light = case._replace(weightless=True)
+    assert light.on_fakes() and not case.on_fakes()
+    assert not light._replace(exact_qparams=True).on_fakes()
+    assert not light._replace(stages=("dqguard.stages:xnnpack",)).on_fakes()
+    assert not light.on_fakes(exact_qparams=True)  # the scan's --exact-qparams
+    # The worker's fake mode and the parent's grouping read this one rule.
+    assert export_key(light) != export_key(case) == export_key(light._replace(exact_qparams=True))

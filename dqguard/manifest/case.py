@@ -43,12 +43,18 @@ class Case(NamedTuple):
     delegates: int | None = None  # delegate calls expected in the lowered program (DQG005)
     weightless: bool = False  # on fake tensors (dqguard.worker.weightless); exact_qparams overrides it
 
+    def on_fakes(self, exact_qparams: bool = False) -> bool:
+        """Whether the case runs weightless; `exact_qparams` is the scan's `--exact-qparams`."""
+        # Weightless qparams are structural by construction: exact ones need the weights, and so do
+        # stages (a lowering serializes them).
+        return self.weightless and not (exact_qparams or self.exact_qparams or self.stages)
+
 
 def export_key(case: Case) -> tuple[object, ...]:
     """What shapes a case's export: cases that agree on it share one (dqguard.worker.pipeline)."""
-    # Weightless cases run on their own (fake) export; the same rule as pipeline._weightless_mode's.
-    on_fakes = case.weightless and not (case.exact_qparams or case.stages)
-    return (case.model, case.inputs, case.strict, case.qat, case.dynamic_shapes, on_fakes)
+    # Weightless cases run on their own (fake) export. The scan's --exact-qparams is left out: it
+    # turns every case of a job off fakes alike.
+    return (case.model, case.inputs, case.strict, case.qat, case.dynamic_shapes, case.on_fakes())
 
 
 def request_json(case: Case) -> dict[str, Any]:

@@ -247,10 +247,7 @@ def run(case: Case, root: Path, manifest: str, exact_qparams: bool,
 
 
 def _weightless_mode(case: Case, exact_qparams: bool) -> FakeTensorMode | None:
-    # Weightless qparams are structural by construction: exact ones need the weights, and so do
-    # stages (a lowering serializes them). The same rule as manifest.export_key's.
-    on_fakes = case.weightless and not (exact_qparams or case.exact_qparams or case.stages)
-    return weightless.fake_mode() if on_fakes else None
+    return weightless.fake_mode() if case.on_fakes(exact_qparams) else None
 
 
 def _attempt(case: Case, exported: Exported, quantizer: Any, flow: flows.Flow, exact_qparams: bool,
@@ -273,7 +270,7 @@ def _convert(case: Case, exported: Exported, quantizer: Any, flow: flows.Flow, e
 def run_job(cases: list[Case], root: Path, manifest: str, exact_qparams: bool,
             on_case: Callable[[int], None], on_phase: OnPhase) -> Iterator[CaseResult]:
     """Each case of a job in turn; `on_case` hears which one begins."""
-    # A job's cases agree on `weightless` and `exact_qparams` (manifest.export_key).
+    # A job's cases agree on `Case.on_fakes` (dqguard.manifest.case.export_key).
     exported = Exported(len(cases), _weightless_mode(cases[0], exact_qparams))
     for position, case in enumerate(cases):
         on_case(position)
