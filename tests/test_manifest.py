@@ -7,6 +7,7 @@ import pytest
 
 from dqguard.errors import DqguardError
 from dqguard.manifest.case import Case, DynamicDim, case_from_request, export_key, request_json
+from dqguard.manifest.keys import TABLES
 from dqguard.manifest.load import load
 from dqguard.manifest.projects import discover
 
@@ -231,3 +232,13 @@ def test_a_weightless_case_runs_on_fakes_unless_qparams_or_stages_need_the_weigh
     assert not light.on_fakes(exact_qparams=True)  # the scan's --exact-qparams
     # The worker's fake mode and the parent's grouping read this one rule.
     assert export_key(light) != export_key(case) == export_key(light._replace(exact_qparams=True))
+
+
+
+def test_the_key_tables_are_the_case_fields_less_what_a_table_cannot_set() -> None:
+    case_keys = {field for field in Case._fields if field != "line"}
+    assert set(TABLES["case"]) == case_keys
+    assert case_keys - set(TABLES["defaults"]) == {"name", "model"}
+    assert case_keys - set(TABLES["matrix"]) == {"model", "quantizer"}  # its `name` is the matrix's
+    assert case_keys - set(TABLES["matrix.models"]) == {"name", "quantizer"}
+    assert case_keys - set(TABLES["matrix.quantizers"]) == {"name", "model", "inputs"}

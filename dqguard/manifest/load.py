@@ -46,7 +46,7 @@ def display_path(path: Path) -> str:
         return str(path)
 
 
-def merged(base: dict[str, Any], *layers: dict[str, Any]) -> dict[str, Any]:
+def _merged(base: dict[str, Any], *layers: dict[str, Any]) -> dict[str, Any]:
     """Later layers win key by key; `rules` tables are merged rule by rule, not replaced."""
     values = dict(base)
     for layer in layers:
@@ -126,7 +126,7 @@ def _case(raw: dict[str, Any], index: int, loading: _Loading) -> Case | None:
     line = lines.table("case", index)
     label = f"case '{raw['name']}': " if isinstance(raw.get("name"), str) else f"case #{index + 1}: "
     values, bad = keys.check(problems, raw, keys.TABLES["case"], functools.partial(lines.key, line), label)
-    values = merged(loading.defaults, values)
+    values = _merged(loading.defaults, values)
     missing = [key for key in keys.REQUIRED if key not in values and key not in raw]
     if missing:
         problems.add(line, label, f"missing required key {', '.join(repr(k) for k in missing)}")
@@ -156,7 +156,7 @@ def _matrix_cases(raw: dict[str, Any], index: int, loading: _Loading) -> list[Ca
                                  f"{loading.seen[pair.name]}): give its models or quantizers distinct labels")
             continue
         loading.seen[pair.name] = line
-        cases.append(Case(name=pair.name, line=pair.line, **merged(loading.defaults, *pair.layers)))
+        cases.append(Case(name=pair.name, line=pair.line, **_merged(loading.defaults, *pair.layers)))
     return cases
 
 
@@ -165,7 +165,7 @@ def load(path: Path) -> Manifest:
     table, lines = _read(path)
     problems = Problems(display_path(path), [])
     _top_keys(table, lines, problems)
-    defaults = merged(_rules(table, lines, problems), _defaults(table, lines, problems))
+    defaults = _merged(_rules(table, lines, problems), _defaults(table, lines, problems))
     raw_cases = _array(table, "case", 1, lines, problems)
     raw_matrices = _array(table, "matrix", lines.find("matrix"), lines, problems)
     if not raw_cases and not raw_matrices and not problems.messages:

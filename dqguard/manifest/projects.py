@@ -118,7 +118,7 @@ def _excluded(path: Path, base: Path, patterns: tuple[str, ...]) -> bool:
     return any(fnmatch.fnmatchcase(name, pattern) for name in names for pattern in patterns)
 
 
-def search(directory: Path, exclude: tuple[str, ...], base: Path) -> list[Path]:
+def _search(directory: Path, exclude: tuple[str, ...], base: Path) -> list[Path]:
     """The manifests under `directory`, one per project directory, sorted by path."""
     chosen: dict[Path, Path] = {}
     for path in files(directory, NAMES):
@@ -139,12 +139,12 @@ def find(manifest: Path | None, paths: tuple[Path, ...], exclude: tuple[str, ...
         directory = (base / directory).resolve()
         if not directory.is_dir():
             raise DqguardError(f"{directory}: no such directory")
-        found = search(directory, exclude, base) or [discover(directory).resolve()]
+        found = _search(directory, exclude, base) or [discover(directory).resolve()]
         manifests += [path for path in found if path not in manifests]
     return manifests
 
 
-def qualifier(root: Path, base: Path) -> str:
+def _qualifier(root: Path, base: Path) -> str:
     if root == base or not root.is_relative_to(base):
         return ""
     return root.relative_to(base).as_posix()
@@ -162,7 +162,7 @@ def load(manifest: Path | None, paths: tuple[Path, ...] = (), exclude: tuple[str
             errors.append(str(exc))
             continue
         # One manifest named by --manifest is not a monorepo's: its cases keep their own names.
-        projects.append(Project(loaded, "" if manifest is not None else qualifier(loaded.root, base)))
+        projects.append(Project(loaded, "" if manifest is not None else _qualifier(loaded.root, base)))
     if errors:
         raise DqguardError("\n".join(errors))
     names: dict[str, Path] = {}
