@@ -38,6 +38,9 @@ class ReleaseError(Exception):
     pass
 
 
+DOCKER_MODULE = Path("dqguard", "commands", "docker.py")
+
+
 def reference(repository: str, version: str, digest: str) -> str:
     if not REPOSITORY.match(repository):
         raise ReleaseError(f"--repository {repository!r} is not a lower-case image repository "
@@ -89,7 +92,8 @@ def pin_hook(text: str, image: str) -> str:
 def pin_images(text: str, images: dict[str, str]) -> str:
     for line, image in images.items():
         pattern = re.compile(rf'^(    "{re.escape(line)}": )"[^"]*",$', re.MULTILINE)
-        text = _replace_once(text, pattern, rf'\g<1>"{image}",', f"dqguard/commands/docker.py IMAGES[{line!r}]")
+        where = f"dqguard/commands/docker.py IMAGES[{line!r}]"
+        text = _replace_once(text, pattern, rf'\g<1>"{image}",', where)
     return text
 
 
@@ -130,7 +134,7 @@ def release(root: Path, repository: str, digests: dict[str, str]) -> dict[str, s
     new = {
         root / "action.yml": pin_action(action, images[DEFAULT]),
         root / ".pre-commit-hooks.yaml": pin_hook(hooks, images[DEFAULT]),
-        root / "dqguard" / "commands" / "docker.py": pin_images((root / "dqguard" / "commands" / "docker.py").read_text(), images),
+        root / DOCKER_MODULE: pin_images((root / DOCKER_MODULE).read_text(), images),
         **{line_action_path(root, line): line_action(action, line, image) for line, image in images.items()},
     }
     for path, text in new.items():

@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from dqguard.manifest.load import Case
+from dqguard.manifest.case import Case
 from dqguard.records import CaseResult
 from dqguard.worker import pipeline, staging
 from dqguard.worker import serve as worker

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from dqguard.manifest.load import Case
+from dqguard.manifest.case import Case
 from dqguard.records import finding_to_json
 from dqguard.run import pool as runner
 from testing.observed import OUTPUT, graph_file

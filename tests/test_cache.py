@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from dqguard.manifest.load import Case, DynamicDim
+from dqguard.manifest.case import Case, DynamicDim
 from dqguard.run.cache import case_key, environment
 from testing import copy_repo, dqguard, dqguard_without_workers, expected_line, scan_json, summary_line
 

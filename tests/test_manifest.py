@@ -6,7 +6,9 @@ from pathlib import Path
 import pytest
 
 from dqguard.errors import DqguardError
-from dqguard.manifest.load import Case, DynamicDim, case_from_request, case_to_json, export_key, load
+from dqguard.manifest.case import Case, DynamicDim, case_from_request, export_key, request_json
+from dqguard.manifest.keys import TABLES
+from dqguard.manifest.load import load
 from dqguard.manifest.projects import discover
 
 CASE = """
@@ -188,7 +190,7 @@ def test_dynamic_shapes_name_one_dim_per_name_and_travel_to_the_worker(tmp_path:
         DynamicDim("attention_mask", 0, "batch", 1, 8),
     )
     # A worker's request is JSON: the case comes back equal, so it keeps its export key.
-    assert case_from_request(json.loads(json.dumps(case_to_json(case)))) == case
+    assert case_from_request(json.loads(json.dumps(request_json(case)))) == case
 
 
 def test_qat_and_dynamic_shapes_shape_the_export_and_calibration_data_does_not(tmp_path: Path) -> None:
@@ -219,3 +221,24 @@ def test_bad_stages_and_delegates(tmp_path: Path, extra: str, expected: str) -> 
 def test_delegates_without_stages_is_an_error(tmp_path: Path) -> None:
     message = _error(tmp_path, CASE + "delegates = 1\n")
     assert "dqguard.toml:7: case 'a': key 'delegates' needs 'stages' with a lowering stage" in message
+
+
+def test_a_weightless_case_runs_on_fakes_unless_qparams_or_stages_need_the_weights(tmp_path: Path) -> None:
+    [case] = _load(tmp_path, CASE)
+    light = case._replace(weightless=True)
+    assert light.on_fakes() and not case.on_fakes()
+    assert not light._replace(exact_qparams=True).on_fakes()
+    assert not light._replace(stages=("dqguard.stages:xnnpack",)).on_fakes()
+    assert not light.on_fakes(exact_qparams=True)  # the scan's --exact-qparams
+    # The worker's fake mode and the parent's grouping read this one rule.
+    assert export_key(light) != export_key(case) == export_key(light._replace(exact_qparams=True))
+
+
+
+def test_the_key_tables_are_the_case_fields_less_what_a_table_cannot_set() -> None:
+    case_keys = {field for field in Case._fields if field != "line"}
+    assert set(TABLES["case"]) == case_keys
+    assert case_keys - set(TABLES["defaults"]) == {"name", "model"}
+    assert case_keys - set(TABLES["matrix"]) == {"model", "quantizer"}  # its `name` is the matrix's
+    assert case_keys - set(TABLES["matrix.models"]) == {"name", "quantizer"}
+    assert case_keys - set(TABLES["matrix.quantizers"]) == {"name", "model", "inputs"}

@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 
 from dqguard.errors import DqguardError
-from dqguard.manifest.load import Case, load
+from dqguard.manifest.case import Case
+from dqguard.manifest.load import load
 from testing import RESOURCES, copy_repo, dqguard, expected_line
 
 MATRIX = """\

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 import torch
 
-from dqguard.manifest import load as manifest
+from dqguard.manifest.case import Case
 from dqguard.run.plan import plan
 from dqguard.worker import examples
 from testing import RESOURCES, copy_repo, dqguard, expected_line
@@ -45,8 +45,8 @@ def test_inputs_of_another_shape_say_what_came_and_what_is_accepted(in_process: 
         examples.example({1: torch.zeros(1)}, "inputs")
 
 
-def _cases(*specs: tuple[str, str]) -> list[manifest.Case]:
-    return [manifest.Case(name=f"c{i}", model=model, inputs=inputs, quantizer="q:Q", line=i)
+def _cases(*specs: tuple[str, str]) -> list[Case]:
+    return [Case(name=f"c{i}", model=model, inputs=inputs, quantizer="q:Q", line=i)
             for i, (model, inputs) in enumerate(specs)]
 
 

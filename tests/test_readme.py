@@ -56,12 +56,11 @@ def test_every_line_has_its_pre_commit_pins() -> None:
 
 
 def test_the_manifest_reference_names_every_key() -> None:
-    from dqguard.manifest import load as manifest
-    from dqguard.manifest import matrix, specs
+    from dqguard.manifest import keys, specs
 
     section = _section("The manifest")
-    keys = [*manifest._KEYS, *matrix.OWN, *specs._KEYS, "label", "[defaults]", "[rules]"]
-    assert [key for key in keys if f"`{key}`" not in section and f"{key} =" not in section] == []
+    names = [*keys.CASE_KEYS, *keys.MATRIX_OWN, *specs.KEYS, "label", "[defaults]", "[rules]"]
+    assert [key for key in names if f"`{key}`" not in section and f"{key} =" not in section] == []
     assert all(dtype in section for dtype in specs.DTYPES)
 
 

@@ -7,7 +7,7 @@ import pytest
 
 from dqguard.commands.scan import exit_code, leveled
 from dqguard.errors import EXIT_CLEAN, EXIT_FINDINGS
-from dqguard.manifest.load import Case
+from dqguard.manifest.case import Case
 from dqguard.records import CaseResult, Finding, ScanResult
 from testing import copy_repo, dqguard
 

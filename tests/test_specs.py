@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from dqguard.errors import DqguardError
-from dqguard.manifest.load import Case, case_from_request, case_to_json, load
+from dqguard.manifest.case import Case, case_from_request, request_json
+from dqguard.manifest.load import load
 from dqguard.manifest.specs import InlineInputs, TensorSpec
 from dqguard.worker.examples import generate
 
@@ -41,7 +42,7 @@ def test_a_table_of_named_specs_is_keyword_inputs(tmp_path: Path) -> None:
 def test_inline_inputs_survive_the_worker_request(tmp_path: Path) -> None:
     case = _case(tmp_path, '{ ids = { shape = [2], dtype = "int32", low = 3, high = 9 }, '
                            'x = { shape = [1], low = -1.5, high = 2 } }')
-    assert case_from_request(case_to_json(case)) == case
+    assert case_from_request(request_json(case)) == case
 
 
 SPEC = "a shape such as [1, 3, 224, 224] or a table { shape = [...], dtype = \"...\", low = ..., high = ... }"

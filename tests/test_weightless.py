@@ -14,6 +14,7 @@ from torch._subclasses.fake_tensor import FakeTensor
 from dqguard.commands.options import ScanOptions
 from dqguard.commands.scan import select
 from dqguard.manifest import load as manifest
+from dqguard.manifest.case import export_key
 from dqguard.worker import pipeline, references, weightless
 from testing import RESOURCES, copy_repo, dqguard
 from testing.observed import INJECT
@@ -175,7 +176,7 @@ def test_weightless_and_exact_cases_never_share_an_export() -> None:
     case = load_cases(RESOURCES / "llm")["llama-tiny/x86"]
     light = case._replace(weightless=True)
     exact = light._replace(exact_qparams=True)  # exact qparams take the normal path
-    assert manifest.export_key(light) != manifest.export_key(case) == manifest.export_key(exact)
+    assert export_key(light) != export_key(case) == export_key(exact)
 
 
 def test_an_observer_of_unknown_code_is_refused_whatever_its_name() -> None:

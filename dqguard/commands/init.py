@@ -10,16 +10,14 @@ source shows, and what cannot be inferred is left as a commented placeholder.
   int64 ids below 100. A model whose first layer shows none is written commented out.
 - Quantizers: top-level functions whose return annotation or returned call names a `...Quantizer`.
   None found: a commented placeholder.
-- Files: git's list (tracked and untracked, less ignored) in a work tree, else every `.py` under the
-  current directory less hidden, virtual environment and cache directories (as `dqguard.manifest.projects`
-  searches); tests (`test_*.py`, `*_test.py`, `tests/`) are skipped.
+- Files: every `.py` under the current directory that a manifest search would see
+  (`dqguard.manifest.projects.files`: git's list in a work tree, else less hidden, virtual
+  environment and cache directories); tests (`test_*.py`, `*_test.py`, `tests/`) are skipped.
 
 It writes `dqguard.toml` in the current directory and refuses when a manifest is already there.
 """
 
 import ast
-import os
-import subprocess
 from pathlib import Path
 from typing import NamedTuple
 
@@ -37,21 +35,7 @@ class Model(NamedTuple):
 
 
 def _python_files(root: Path) -> list[Path]:
-    done = None
-    try:
-        if projects.in_git(root):
-            command = ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", "*.py"]
-            done = subprocess.run(command, cwd=root, capture_output=True, check=False, timeout=60)
-    except (OSError, subprocess.TimeoutExpired):
-        done = None
-    if done is not None and done.returncode == 0:
-        files = [root / name for name in done.stdout.decode().split("\0") if name]
-    else:
-        files = []
-        for top, dirs, names in os.walk(root):
-            dirs[:] = sorted(d for d in dirs if not projects.skipped(Path(top, d)))
-            files += [Path(top, name) for name in names if name.endswith(".py")]
-    return sorted(path for path in files if not _is_test(path.relative_to(root)))
+    return [path for path in projects.files(root, ("*.py",)) if not _is_test(path.relative_to(root))]
 
 
 def _is_test(path: Path) -> bool:

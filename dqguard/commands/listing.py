@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from dqguard.manifest.load import case_to_json
+from dqguard.manifest.case import request_json
 from dqguard.manifest.projects import Project
 
 VERSION = 1
@@ -27,7 +27,7 @@ def entries(found: list[Project]) -> list[dict[str, Any]]:
     for project in found:
         manifest = _shown(project.manifest.path)
         for case in project.manifest.cases:
-            data = case_to_json(case)
+            data = request_json(case)
             data["name"] = project.qualified(case.name)
             cases.append({"name": data.pop("name"), "manifest": manifest, "line": data.pop("line"), **data})
     return cases

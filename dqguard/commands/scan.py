@@ -13,7 +13,7 @@ from dqguard.commands.options import ScanOptions
 from dqguard.errors import EXIT_CLEAN, EXIT_FINDINGS, DqguardError
 from dqguard.manifest import load as manifest_module
 from dqguard.manifest import projects
-from dqguard.manifest.load import Case
+from dqguard.manifest.case import Case
 from dqguard.records import (
     CaseResult,
     Finding,

@@ -16,23 +16,16 @@ A pair's keys are, later winning: `[defaults]`, the matrix's own, the model entr
 entry's (`rules` tables merge rule by rule). Each expanded case sits at its model entry's line, so
 a failed case points at the model it could not build.
 
-Validation is the manifest's: this module only knows the matrix's own keys and asks `check` for the
-rest, so every error names the file, the line, the matrix and the key.
+Validation is the manifest's (`dqguard.manifest.keys`): this module checks the matrix's own keys
+and hands the rest to `keys.check`, so every error names the file, the line, the matrix and the key.
 """
 
-from collections.abc import Callable
+from collections.abc import Collection
 from typing import Any, NamedTuple
 
-OWN = ("name", "models", "quantizers", "exclude")
-# Keys only a case's own table, or the entry that names them, may set.
-NOT_IN_MATRIX = ("name", "model", "quantizer")
-NOT_IN_MODEL = ("name", "model", "quantizer")
-NOT_IN_QUANTIZER = ("name", "model", "inputs", "quantizer")
-
-Error = Callable[[int, str, str], None]
-# (table, allowed keys, line of a key, label) -> (checked values, whether any was bad)
-Check = Callable[[dict[str, Any], tuple[str, ...], Callable[[str], int], str], tuple[dict[str, Any], bool]]
-Locate = Callable[[str, int], int]  # (reference, occurrence) -> its line within the matrix
+from dqguard.manifest import keys
+from dqguard.manifest.keys import Problems
+from dqguard.manifest.toml_lines import Lines
 
 
 class Entry(NamedTuple):
@@ -48,123 +41,129 @@ class Pair(NamedTuple):
     line: int
 
 
-def label_of(reference: str) -> str:
+class _Matrix(NamedTuple):
+    """Where one matrix's errors go and what they say."""
+
+    label: str  # "matrix 'zoo': ", or "matrix #2: " when it has no name
+    line: int  # of its table's header
+    lines: Lines
+    problems: Problems
+
+    def key(self, key: str) -> int:
+        return self.lines.key(self.line, key)
+
+    def error(self, line: int, message: str, where: str = "") -> None:
+        self.problems.add(line, where or self.label, message)
+
+
+def _label_of(reference: str) -> str:
     """`models.blocks:Projections` -> `Projections`; `zoo:builders.tiny` -> `tiny`."""
     return reference.rpartition(":")[2].rpartition(".")[2]
 
 
-def _at(line: int) -> Callable[[str], int]:
-    """Where an inline entry's keys are: on the entry's own line."""
-    return lambda key: line
-
-
-def _entries(raw: Any, kind: str, case_keys: tuple[str, ...], excluded: tuple[str, ...], label: str,
-             key_line: int, locate: Locate, check: Check, error: Error,
-             reference: Callable[[Any], str]) -> list[Entry] | None:
-    plural = f"{kind}s"
-    if not (isinstance(raw, list) and raw):
-        error(key_line, label, f"key '{plural}' must be a non-empty list of '{kind}' references or "
-              f"tables {{ {kind} = \"module:attribute\", label = \"...\", ... }}, got {raw!r}")
+def _entry(item: Any, number: int, kind: str, matrix: _Matrix, seen: dict[str, int]) -> Entry | None:
+    """One item of `models` or `quantizers`, or None when it is wrong (each error reported)."""
+    table = item if isinstance(item, dict) else {kind: item}
+    value = table.get(kind)
+    line = matrix.key(f"{kind}s")
+    if isinstance(value, str):
+        seen[value] = seen.get(value, -1) + 1
+        line = matrix.lines.occurrence(matrix.line, value, seen[value])
+    where = f"{matrix.label}{kind}s item {number}: "
+    if kind not in table:
+        matrix.error(line, f"missing required key '{kind}'", where)
         return None
-    allowed = (kind, "label", *(k for k in case_keys if k not in excluded))
-    entries: list[Entry] = []
-    bad = False
+    try:
+        checked_reference = keys.reference(value)
+    except ValueError as exc:
+        matrix.error(line, f"'{kind}' {exc}, got {value!r}", where)
+        return None
+    label = table.get("label", _label_of(checked_reference))
+    if not (isinstance(label, str) and label.strip() and "/" not in label):
+        matrix.error(line, f"'label' must be a non-empty string without '/', got {label!r}", where)
+        return None
+    options = {k: v for k, v in table.items() if k not in (kind, "label")}
+    # An inline entry's keys are all on the entry's own line.
+    checked, wrong = keys.check(matrix.problems, options, keys.TABLES[f"matrix.{kind}s"], lambda key: line,
+                                f"{matrix.label}{kind} '{label}': ")
+    return None if wrong else Entry(checked_reference, label, checked, line)
+
+
+def _entries(raw: Any, kind: str, matrix: _Matrix) -> list[Entry] | None:
+    if not (isinstance(raw, list) and raw):
+        matrix.error(matrix.key(f"{kind}s"), f"key '{kind}s' must be a non-empty list of '{kind}' references "
+                     f"or tables {{ {kind} = \"module:attribute\", label = \"...\", ... }}, got {raw!r}")
+        return None
     seen: dict[str, int] = {}
-    for number, item in enumerate(raw, 1):
-        table = item if isinstance(item, dict) else {kind: item}
-        value = table.get(kind)
-        line = key_line
-        if isinstance(value, str):
-            seen[value] = seen.get(value, -1) + 1
-            line = locate(value, seen[value])
-        where = f"{label}{plural} item {number}: "
-        if kind not in table:
-            error(line, where, f"missing required key '{kind}'")
-            bad = True
-            continue
-        try:
-            checked_reference = reference(value)
-        except ValueError as exc:
-            error(line, where, f"'{kind}' {exc}, got {value!r}")
-            bad = True
-            continue
-        entry_label = table.get("label", label_of(checked_reference))
-        if not (isinstance(entry_label, str) and entry_label.strip() and "/" not in entry_label):
-            error(line, where, f"'label' must be a non-empty string without '/', got {entry_label!r}")
-            bad = True
-            continue
-        options = {k: v for k, v in table.items() if k not in (kind, "label")}
-        checked, wrong = check(options, allowed, _at(line), f"{label}{kind} '{entry_label}': ")
-        if wrong:
-            bad = True
-            continue
-        entries.append(Entry(checked_reference, entry_label, checked, line))
-    return None if bad else entries
+    entries = [_entry(item, number, kind, matrix, seen) for number, item in enumerate(raw, 1)]
+    checked = [entry for entry in entries if entry is not None]
+    return checked if len(checked) == len(entries) else None
 
 
-def _exclusions(raw: Any, models: list[Entry], quantizers: list[Entry], label: str, line: int,
-                error: Error) -> set[tuple[str, str]] | None:
+def _exclusions(raw: Any, models: list[Entry], quantizers: list[Entry],
+                matrix: _Matrix) -> set[tuple[str, str]] | None:
+    line = matrix.key("exclude")
     shape = "a list of [model label, quantizer label] pairs such as [[\"vit\", \"x86\"]]"
     if not (isinstance(raw, list) and all(isinstance(p, list) and len(p) == 2
                                           and all(isinstance(x, str) for x in p) for p in raw)):
-        error(line, label, f"key 'exclude' must be {shape}, got {raw!r}")
+        matrix.error(line, f"key 'exclude' must be {shape}, got {raw!r}")
         return None
     model_labels = [m.label for m in models]
     quantizer_labels = [q.label for q in quantizers]
     bad = False
     for model, quantizer in raw:
         if model not in model_labels:
-            error(line, label, f"key 'exclude': no model labelled {model!r} "
-                  f"(models: {', '.join(model_labels)})")
+            matrix.error(line, f"key 'exclude': no model labelled {model!r} "
+                         f"(models: {', '.join(model_labels)})")
             bad = True
         if quantizer not in quantizer_labels:
-            error(line, label, f"key 'exclude': no quantizer labelled {quantizer!r} "
-                  f"(quantizers: {', '.join(quantizer_labels)})")
+            matrix.error(line, f"key 'exclude': no quantizer labelled {quantizer!r} "
+                         f"(quantizers: {', '.join(quantizer_labels)})")
             bad = True
     return None if bad else {(m, q) for m, q in raw}
 
 
-def expand(raw: dict[str, Any], number: int, table_line: int, key_line: Callable[[str], int], locate: Locate,
-           case_keys: tuple[str, ...], required: tuple[str, ...], has_default: Callable[[str], bool],
-           reference: Callable[[Any], str], check: Check, error: Error) -> list[Pair]:
-    """The matrix's pairs, or none when anything in it is wrong (each error reported)."""
+def _named(raw: dict[str, Any], matrix: _Matrix) -> bool:
     name = raw.get("name")
-    named = isinstance(name, str) and bool(name.strip())
-    label = f"matrix '{name}': " if named else f"matrix #{number}: "
-    bad = False
-    if not named:
-        if "name" not in raw:
-            error(table_line, label, "missing required key 'name'")
-        else:
-            error(key_line("name"), label, f"key 'name' must be a non-empty string, got {name!r}")
-        bad = True
-    allowed = (*OWN, *(k for k in case_keys if k not in NOT_IN_MATRIX))
-    options, wrong = check({k: v for k, v in raw.items() if k not in OWN}, allowed, key_line, label)
+    if isinstance(name, str) and name.strip():
+        return True
+    if "name" not in raw:
+        matrix.error(matrix.line, "missing required key 'name'")
+    else:
+        matrix.error(matrix.key("name"), f"key 'name' must be a non-empty string, got {name!r}")
+    return False
+
+
+def expand(raw: dict[str, Any], number: int, lines: Lines, defaulted: Collection[str],
+           problems: Problems) -> list[Pair]:
+    """The pairs of the `number`th matrix (from 1), or none when anything in it is wrong (each error
+    reported); `defaulted` are the keys `[defaults]` sets."""
+    name = raw.get("name")
+    label = f"matrix '{name}': " if isinstance(name, str) and name.strip() else f"matrix #{number}: "
+    matrix = _Matrix(label, lines.table("matrix", number - 1), lines, problems)
+    bad = not _named(raw, matrix)
+    options, wrong = keys.check(problems, {k: v for k, v in raw.items() if k not in keys.MATRIX_OWN},
+                                keys.TABLES["matrix"], matrix.key, label)
     bad |= wrong
-    models = quantizers = None
     for kind in ("model", "quantizer"):
         if f"{kind}s" not in raw:
-            error(table_line, label, f"missing required key '{kind}s'")
+            matrix.error(matrix.line, f"missing required key '{kind}s'")
             bad = True
-    if "models" in raw:
-        models = _entries(raw["models"], "model", case_keys, NOT_IN_MODEL, label, key_line("models"), locate,
-                          check, error, reference)
-    if "quantizers" in raw:
-        quantizers = _entries(raw["quantizers"], "quantizer", case_keys, NOT_IN_QUANTIZER, label,
-                              key_line("quantizers"), locate, check, error, reference)
+    models = _entries(raw["models"], "model", matrix) if "models" in raw else None
+    quantizers = _entries(raw["quantizers"], "quantizer", matrix) if "quantizers" in raw else None
     if bad or models is None or quantizers is None:
         return []
-    excluded = _exclusions(raw.get("exclude", []), models, quantizers, label, key_line("exclude"), error)
+    excluded = _exclusions(raw.get("exclude", []), models, quantizers, matrix)
     if excluded is None:
         return []
     pairs: list[Pair] = []
     for model in models:
-        missing = [key for key in required if key not in ("name", "model", "quantizer")
-                   and key not in options and key not in model.options and not has_default(key)]
+        missing = [key for key in keys.REQUIRED if key not in ("name", "model", "quantizer")
+                   and key not in options and key not in model.options and key not in defaulted]
         if missing:
-            keys = ", ".join(repr(k) for k in missing)
-            error(model.line, label, f"model '{model.label}' has no {keys}: set it on the model entry "
-                  "({ model = ..., inputs = ... }), on the matrix or in [defaults]")
+            names = ", ".join(repr(k) for k in missing)
+            matrix.error(model.line, f"model '{model.label}' has no {names}: set it on the model entry "
+                         "({ model = ..., inputs = ... }), on the matrix or in [defaults]")
             continue
         for quantizer in quantizers:
             if (model.label, quantizer.label) in excluded:

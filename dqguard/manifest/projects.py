@@ -70,17 +70,17 @@ def discover(start: Path) -> Path:
     )
 
 
-def in_git(directory: Path) -> bool:
+def _in_git(directory: Path) -> bool:
     """Whether `directory` lies in a git work tree, without starting git (a warm scan starts nothing)."""
     return any((parent / ".git").exists() for parent in (directory, *directory.parents))
 
 
-def _git_candidates(directory: Path) -> list[Path] | None:
-    """Files named like a manifest under `directory` that git does not ignore; None outside git."""
-    if not in_git(directory):
+def _git_files(directory: Path, patterns: tuple[str, ...]) -> list[Path] | None:
+    """Files matching `patterns` under `directory` that git does not ignore; None outside git."""
+    if not _in_git(directory):
         return None
     command = ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--",
-               *(f":(glob)**/{name}" for name in NAMES)]
+               *(f":(glob)**/{pattern}" for pattern in patterns)]
     try:
         done = subprocess.run(command, cwd=directory, capture_output=True, check=False, timeout=60)
     except (OSError, subprocess.TimeoutExpired):
@@ -90,15 +90,22 @@ def _git_candidates(directory: Path) -> list[Path] | None:
     return [directory / name for name in dict.fromkeys(done.stdout.decode().split("\0")) if name]
 
 
-def skipped(directory: Path) -> bool:
+def _skipped(directory: Path) -> bool:
     return (directory.name.startswith(".") or directory.name in _SKIPPED
             or (directory / "pyvenv.cfg").exists() or (directory / "CACHEDIR.TAG").exists())
 
 
-def _walk_candidates(directory: Path) -> Iterator[Path]:
-    for top, dirs, files in os.walk(directory):
-        dirs[:] = sorted(d for d in dirs if not skipped(Path(top, d)))
-        yield from (Path(top, name) for name in NAMES if name in files)
+def _walked_files(directory: Path, patterns: tuple[str, ...]) -> Iterator[Path]:
+    for top, dirs, names in os.walk(directory):
+        dirs[:] = sorted(d for d in dirs if not _skipped(Path(top, d)))
+        yield from (Path(top, name) for pattern in patterns for name in fnmatch.filter(names, pattern))
+
+
+def files(directory: Path, patterns: tuple[str, ...]) -> list[Path]:
+    """The files under `directory` whose names match one of `patterns` (`dqguard.toml`, `*.py`),
+    sorted: git's list in a work tree, else a walk that skips what the module's docstring says."""
+    listed = _git_files(directory, patterns)
+    return sorted(set(listed if listed is not None else _walked_files(directory, patterns)))
 
 
 def _excluded(path: Path, base: Path, patterns: tuple[str, ...]) -> bool:
@@ -111,12 +118,10 @@ def _excluded(path: Path, base: Path, patterns: tuple[str, ...]) -> bool:
     return any(fnmatch.fnmatchcase(name, pattern) for name in names for pattern in patterns)
 
 
-def search(directory: Path, exclude: tuple[str, ...], base: Path) -> list[Path]:
+def _search(directory: Path, exclude: tuple[str, ...], base: Path) -> list[Path]:
     """The manifests under `directory`, one per project directory, sorted by path."""
-    candidates = _git_candidates(directory)
-    found = sorted(candidates if candidates is not None else _walk_candidates(directory))
     chosen: dict[Path, Path] = {}
-    for path in found:
+    for path in files(directory, NAMES):
         # dqguard.toml wins over a pyproject.toml in the same directory.
         if is_manifest(path) and not _excluded(path, base, exclude) \
                 and (path.parent not in chosen or path.name == "dqguard.toml"):
@@ -134,12 +139,12 @@ def find(manifest: Path | None, paths: tuple[Path, ...], exclude: tuple[str, ...
         directory = (base / directory).resolve()
         if not directory.is_dir():
             raise DqguardError(f"{directory}: no such directory")
-        found = search(directory, exclude, base) or [discover(directory).resolve()]
+        found = _search(directory, exclude, base) or [discover(directory).resolve()]
         manifests += [path for path in found if path not in manifests]
     return manifests
 
 
-def qualifier(root: Path, base: Path) -> str:
+def _qualifier(root: Path, base: Path) -> str:
     if root == base or not root.is_relative_to(base):
         return ""
     return root.relative_to(base).as_posix()
@@ -157,7 +162,7 @@ def load(manifest: Path | None, paths: tuple[Path, ...] = (), exclude: tuple[str
             errors.append(str(exc))
             continue
         # One manifest named by --manifest is not a monorepo's: its cases keep their own names.
-        projects.append(Project(loaded, "" if manifest is not None else qualifier(loaded.root, base)))
+        projects.append(Project(loaded, "" if manifest is not None else _qualifier(loaded.root, base)))
     if errors:
         raise DqguardError("\n".join(errors))
     names: dict[str, Path] = {}

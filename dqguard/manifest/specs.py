@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 FLOATS = ("float32", "float16", "bfloat16", "float64")
 INTEGERS = ("int64", "int32", "int16", "int8", "uint8")
 DTYPES = (*FLOATS, *INTEGERS, "bool")
-_KEYS = ("shape", "dtype", "low", "high")
+KEYS = ("shape", "dtype", "low", "high")
 
 
 class TensorSpec(NamedTuple):
@@ -40,9 +40,9 @@ def _spec(value: Any, where: str) -> TensorSpec:
     if not isinstance(value, dict):
         raise ValueError(f"{where} must be a shape such as [1, 3, 224, 224] or a table "
                          f"{{ shape = [...], dtype = \"...\", low = ..., high = ... }}, got {value!r}")
-    unknown = [key for key in value if key not in _KEYS]
+    unknown = [key for key in value if key not in KEYS]
     if unknown:
-        raise ValueError(f"{where} has unknown key '{unknown[0]}' (allowed: {', '.join(_KEYS)})")
+        raise ValueError(f"{where} has unknown key '{unknown[0]}' (allowed: {', '.join(KEYS)})")
     shape = value.get("shape")
     if not (isinstance(shape, list) and all(isinstance(d, int) and not isinstance(d, bool) and d >= 1
                                             for d in shape)):
@@ -102,7 +102,3 @@ def to_json(inputs: InlineInputs) -> list[Any] | dict[str, Any]:
     if inputs.kwargs:
         return {name: _spec_json(spec) for name, spec in inputs.kwargs}
     return [_spec_json(spec) for spec in inputs.args]
-
-
-def from_json(data: list[Any] | dict[str, Any]) -> InlineInputs:
-    return parse(data)

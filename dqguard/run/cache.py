@@ -30,8 +30,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from dqguard import __version__
-from dqguard.manifest import load as manifest
-from dqguard.manifest.load import Case
+from dqguard.manifest.case import Case, request_json
 from dqguard.records import CaseResult, case_from_json, case_to_json
 from dqguard.run.dependencies import fingerprint
 
@@ -57,7 +56,7 @@ def environment() -> dict[str, Any]:
 
 
 def case_key(case: Case, exact_qparams: bool, env: Mapping[str, Any]) -> dict[str, Any]:
-    entry = manifest.case_to_json(case)
+    entry = request_json(case)
     # Neither the line nor the bounds nor the severities change a verdict that was reached.
     for unrelated in ("line", "timeout", "memory", "ignore", "rules"):
         del entry[unrelated]

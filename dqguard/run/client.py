@@ -11,7 +11,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from dqguard.manifest.load import Case
+from dqguard.manifest.case import Case
 from dqguard.run import protocol
 from dqguard.run.process import kill_group
 

@@ -3,7 +3,7 @@
 from pathlib import Path
 from typing import NamedTuple
 
-from dqguard.manifest.load import Case, export_key
+from dqguard.manifest.case import Case, export_key
 
 
 class Place(NamedTuple):

@@ -18,7 +18,7 @@ from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 
-from dqguard.manifest.load import Case, case_to_json
+from dqguard.manifest.case import Case, request_json
 from dqguard.records import CaseResult, Finding, case_from_json
 from dqguard.run import preimport, process, protocol
 from dqguard.run.client import Worker
@@ -116,7 +116,7 @@ class _Pool:
                 job = self.pending.popleft()
                 place = self.places[job[0]]
                 request = protocol.Job(root=str(place.root), manifest=place.manifest,
-                                       cases=[case_to_json(self.cases[i]) for i in job],
+                                       cases=[request_json(self.cases[i]) for i in job],
                                        exact_qparams=self.exact_qparams)
                 try:
                     worker.send(job, request)

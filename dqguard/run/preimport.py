@@ -24,7 +24,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from dqguard import locate
-from dqguard.manifest.load import Case
+from dqguard.manifest.case import Case
 
 _MAX_FILES = 200  # of the user's, followed from the manifest's modules
 

@@ -33,7 +33,7 @@ class Setup(NamedTuple):
 class Job(NamedTuple):
     root: str  # the project's root, which the cases' references resolve against
     manifest: str  # the manifest's root-relative path, which failures name
-    cases: list[dict[str, Any]]  # as dqguard.manifest.load.case_to_json writes them
+    cases: list[dict[str, Any]]  # as dqguard.manifest.case.request_json writes them
     exact_qparams: bool
 
 

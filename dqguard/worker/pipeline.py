@@ -1,7 +1,7 @@
 """One job in the case's own process: build and export the model once, then for each case
 quantize (prepare, calibrate, convert) and check.
 
-A job's cases share everything that shapes the export (`manifest.export_key`): a model under
+A job's cases share everything that shapes the export (`dqguard.manifest.case.export_key`): a model under
 several quantizers is built and exported once, and each case prepares its own copy of the exported
 module. Building a model and exporting it take seconds on real models; copying takes milliseconds.
 The first case that needs the export pays for it (its `import` and `export` phases); the others'
@@ -25,7 +25,7 @@ import torch
 from torch._subclasses.fake_tensor import FakeTensorMode
 
 from dqguard.locate import user_frame
-from dqguard.manifest.load import Case, DynamicDim
+from dqguard.manifest.case import Case, DynamicDim
 from dqguard.manifest.specs import InlineInputs
 from dqguard.records import CaseResult, Finding, status_of
 from dqguard.worker import examples, flows, references, staging, weightless
@@ -236,10 +236,7 @@ def run(case: Case, root: Path, manifest: str, exact_qparams: bool,
 
 
 def _weightless_mode(case: Case, exact_qparams: bool) -> FakeTensorMode | None:
-    # Weightless qparams are structural by construction: exact ones need the weights, and so do
-    # stages (a lowering serializes them). The same rule as manifest.export_key's.
-    on_fakes = case.weightless and not (exact_qparams or case.exact_qparams or case.stages)
-    return weightless.fake_mode() if on_fakes else None
+    return weightless.fake_mode() if case.on_fakes(exact_qparams) else None
 
 
 def _attempt(case: Case, exported: Exported, quantizer: Any, flow: flows.Flow, exact_qparams: bool,
@@ -262,7 +259,7 @@ def _convert(case: Case, exported: Exported, quantizer: Any, flow: flows.Flow, e
 def run_job(cases: list[Case], root: Path, manifest: str, exact_qparams: bool,
             on_case: Callable[[int], None], on_phase: OnPhase) -> Iterator[CaseResult]:
     """Each case of a job in turn; `on_case` hears which one begins."""
-    # A job's cases agree on `weightless` and `exact_qparams` (manifest.export_key).
+    # A job's cases agree on `Case.on_fakes` (dqguard.manifest.case.export_key).
     exported = Exported(len(cases), _weightless_mode(cases[0], exact_qparams))
     for position, case in enumerate(cases):
         on_case(position)

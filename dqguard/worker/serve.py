@@ -1,6 +1,6 @@
 """A worker: imports torch once, then runs every job the parent sends in a fresh fork of itself.
 
-A job is a list of cases that share a model's export (`manifest.export_key`), with the project
+A job is a list of cases that share a model's export (`dqguard.manifest.case.export_key`), with the project
 root they resolve against. The worker never runs any of the user's code itself: it reads a job
 from stdin, forks, and the child runs the job and exits. So every job starts from the same
 interpreter state, the one right after importing torch, torchao and the installed libraries the
@@ -47,7 +47,7 @@ def _send(messages: TextIO, kind: str, value: Any) -> None:
 
 def _run_job(messages: TextIO, job: protocol.Job, index: Index) -> None:
     """Everything a job's own process does."""
-    from dqguard.manifest.load import case_from_request
+    from dqguard.manifest.case import case_from_request
     from dqguard.records import case_to_json
     from dqguard.run.dependencies import Recorder
     from dqguard.worker import pipeline

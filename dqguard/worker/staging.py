@@ -30,7 +30,7 @@ import torch
 from dqguard.check import delegation
 from dqguard.check.quantized import classifier
 from dqguard.check.sharing import check, graphs, shared
-from dqguard.manifest.load import Case
+from dqguard.manifest.case import Case
 from dqguard.records import Delegation, Finding
 from dqguard.worker import references
 from dqguard.worker.examples import Example
