@@ -89,7 +89,8 @@ def pin_hook(text: str, image: str) -> str:
 def pin_images(text: str, images: dict[str, str]) -> str:
     for line, image in images.items():
         pattern = re.compile(rf'^(    "{re.escape(line)}": )"[^"]*",$', re.MULTILINE)
-        text = _replace_once(text, pattern, rf'\g<1>"{image}",', f"dqguard/commands/docker.py IMAGES[{line!r}]")
+        where = f"dqguard/commands/docker.py IMAGES[{line!r}]"
+        text = _replace_once(text, pattern, rf'\g<1>"{image}",', where)
     return text
 
 
@@ -126,11 +127,12 @@ def release(root: Path, repository: str, digests: dict[str, str]) -> dict[str, s
     images = {line: reference(repository, f"{match.group(1)}-torch{line}", digests[line]) for line in LINES}
     action = (root / "action.yml").read_text()
     hooks = (root / ".pre-commit-hooks.yaml").read_text()
+    docker = root / "dqguard" / "commands" / "docker.py"
     # All or nothing: every file is computed before any is written.
     new = {
         root / "action.yml": pin_action(action, images[DEFAULT]),
         root / ".pre-commit-hooks.yaml": pin_hook(hooks, images[DEFAULT]),
-        root / "dqguard" / "commands" / "docker.py": pin_images((root / "dqguard" / "commands" / "docker.py").read_text(), images),
+        docker: pin_images(docker.read_text(), images),
         **{line_action_path(root, line): line_action(action, line, image) for line, image in images.items()},
     }
     for path, text in new.items():

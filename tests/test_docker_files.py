@@ -143,7 +143,8 @@ def test_release_pins_every_lines_image_at_once(tmp_path: Path) -> None:
     other = _digests("fedcba9876543210")
     again = _release(root, "--repository", "ghcr.io/acme/dqguard", *_digest_args(other))
     assert again.returncode == 0 and images[DEFAULT] not in (root / "action.yml").read_text()
-    assert not any(image in (root / "dqguard" / "commands" / "docker.py").read_text() for image in images.values())
+    pinned = (root / "dqguard" / "commands" / "docker.py").read_text()
+    assert not any(image in pinned for image in images.values())
 
 
 def test_release_needs_a_digest_for_every_line(tmp_path: Path) -> None:
@@ -176,7 +177,8 @@ def test_release_changes_nothing_unless_it_can_pin_everything(tmp_path: Path) ->
     done = _release(root, "--repository", "ghcr.io/acme/dqguard", *_digest_args(_digests()))
     assert done.returncode == 2 and "expected one dqguard-docker hook, found 0" in done.stderr
     assert (root / "action.yml").read_text() == (REPO / "action.yml").read_text()
-    assert (root / "dqguard" / "commands" / "docker.py").read_text() == (REPO / "dqguard" / "commands" / "docker.py").read_text()
+    docker_py = Path("dqguard", "commands", "docker.py")
+    assert (root / docker_py).read_text() == (REPO / docker_py).read_text()
 
 
 def test_hook_image_is_found_after_any_docker_options() -> None:
@@ -207,7 +209,8 @@ FORWARDED: dict[str, Any] = {
 
 def test_every_scan_option_reaches_the_container_or_is_host_only() -> None:
     unknown = set(ScanOptions._fields) - {"manifest", *FORWARDED} - docker.HOST_ONLY
-    assert not unknown, f"pass {unknown} to the container in dqguard/commands/docker.py or list it in HOST_ONLY"
+    assert not unknown, (f"pass {unknown} to the container in dqguard/commands/docker.py or list it in "
+                         "HOST_ONLY")
     manifest = Path("/repo/dqguard.toml")
     plain = docker.scan_arguments(ScanOptions(outputs=()), manifest)
     for field, value in FORWARDED.items():
