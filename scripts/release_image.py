@@ -2,7 +2,7 @@
 """Pin the pushed images of every torch line everywhere dqguard names them, all at once, so the
 actions and their images can never drift.
 
-    scripts/release_image.py --repository ghcr.io/OWNER/dqguard \
+    scripts/release_image.py --repository ghcr.io/dqguard/dqguard \
         --digest 2.9=sha256:... --digest 2.13=sha256:... --digest 2.14=sha256:...
 
 takes one digest per line of dqguard/lines.py (each image tagged `VERSION-torchLINE`, VERSION
@@ -41,7 +41,7 @@ class ReleaseError(Exception):
 def reference(repository: str, version: str, digest: str) -> str:
     if not REPOSITORY.match(repository):
         raise ReleaseError(f"--repository {repository!r} is not a lower-case image repository "
-                           "such as ghcr.io/OWNER/dqguard")
+                           "such as ghcr.io/dqguard/dqguard")
     if not DIGEST.match(digest):
         raise ReleaseError(f"--digest {digest!r} is not sha256: and 64 hex digits (docker push prints it)")
     return f"{repository}:{version}@{digest}"
@@ -143,7 +143,7 @@ def release(root: Path, repository: str, digests: dict[str, str]) -> dict[str, s
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repository", required=True, help="for example ghcr.io/OWNER/dqguard")
+    parser.add_argument("--repository", required=True, help="for example ghcr.io/dqguard/dqguard")
     parser.add_argument("--digest", action="append", default=[], metavar="LINE=DIGEST",
                         help="a torch line's pushed image digest (sha256:...); one for every line")
     parser.add_argument("--root", type=Path, default=ROOT, help=argparse.SUPPRESS)

@@ -88,7 +88,7 @@ def test_documented_workflow_matches_githubs_workflow_schema() -> None:
     done = _check_jsonschema("vendor.github-workflows", workflow)
     assert done.returncode == 0, done.stdout + done.stderr
     text = workflow.read_text()
-    for needed in ("uses: actions/checkout@", "uses: OWNER/dqguard@v1", "shard: ${{ matrix.shard }}/2",
+    for needed in ("uses: actions/checkout@", "uses: dqguard/dqguard@v1", "shard: ${{ matrix.shard }}/2",
                    "uses: github/codeql-action/upload-sarif@",
                    "sarif_file: ${{ steps.dqguard.outputs.sarif }}"):
         assert needed in text
