@@ -1,4 +1,5 @@
-"""The rule registry: every code dqguard can report, read by help, README, SARIF and annotations."""
+"""The rule registry: every code dqguard can report, read by `dqguard rules`, SARIF, annotations and
+the docs site, whose page per rule (docs/rules/CODE.md) scripts/docs.py generates from it."""
 
 from typing import NamedTuple
 
@@ -8,8 +9,12 @@ class Rule(NamedTuple):
     name: str
     severity: str  # "error" | "warning"
     summary: str
-    explanation: str
+    explanation: str  # why it matters to a backend
     fix: str
+    # An example graph (as torch.fx prints a converted or lowered program, trimmed to the nodes
+    # that matter, each user's source line after `#`) or, for a case error, what caused it.
+    example: str = ""
+    message: str = ""  # what the text report prints for that example
 
 
 _ALL = (
@@ -25,6 +30,23 @@ _ALL = (
         "duplicated, nor are ops it does not know.",
         "Give each consumer its own dequantize: annotate the consumers so DuplicateDQPass handles "
         "them, or duplicate the dequantize in a pass of your own after convert_pt2e.",
+        example=(
+            'tokens: "f32[1, 8, 16]"\n'
+            "quantize_affine = torchao.quantize_affine(tokens, [1, 1, 16], scale, zero_point, torch.int8)\n"
+            "dequantize_affine = torchao.dequantize_affine(quantize_affine, [1, 1, 16], scale, "
+            "zero_point, torch.int8)\n"
+            "linear = aten.linear.default(dequantize_affine, dequantize_weight, bias)        # "
+            "models/blocks.py:32\n"
+            "linear_1 = aten.linear.default(dequantize_affine, dequantize_weight_1, bias_1)  # "
+            "models/blocks.py:33\n"
+            "linear_2 = aten.linear.default(dequantize_affine, dequantize_weight_2, bias_2)  # "
+            "models/blocks.py:34"
+        ),
+        message=(
+            "models/blocks.py:32: DQG001 dequantize_affine is shared by 3 quantized ops (linear at line "
+            "32, linear_1 at line 33, linear_2 at line 34); it dequantizes tokens; DuplicateDQPass never "
+            "de-duplicates dequantize_affine [projections/per-token-static]"
+        ),
     ),
     Rule(
         "DQG002",
@@ -41,6 +63,28 @@ _ALL = (
         "ExecuTorch's DuplicateDynamicQuantChainPass (executorch.backends.transforms."
         "duplicate_dynamic_quant_chain) on the quantized_decomposed chain; after it XNNPACK makes one "
         "delegate whatever the op order. Affine (torchao) chains need a pass of your own.",
+        example=(
+            'tokens: "f32[1, 8, 16]"\n'
+            "choose_qparams = quantized_decomposed.choose_qparams.tensor(tokens, -128, 127, "
+            "1e-05, torch.int8)\n"
+            "scale = choose_qparams[0]\n"
+            "zero_point = choose_qparams[1]\n"
+            "quantize = quantized_decomposed.quantize_per_tensor.tensor(tokens, scale, "
+            "zero_point, -128, 127, torch.int8)\n"
+            "dequantize = quantized_decomposed.dequantize_per_tensor.tensor(quantize, scale, "
+            "zero_point, -128, 127, torch.int8)\n"
+            "linear = aten.linear.default(dequantize, dequantize_weight, bias)        # "
+            "models/blocks.py:32\n"
+            "linear_1 = aten.linear.default(dequantize, dequantize_weight_1, bias_1)  # "
+            "models/blocks.py:33\n"
+            "linear_2 = aten.linear.default(dequantize, dequantize_weight_2, bias_2)  # models/blocks.py:34"
+        ),
+        message=(
+            "models/blocks.py:32: DQG002 dequantize_per_tensor_tensor is shared by 3 quantized ops "
+            "(linear at line 32, linear_1 at line 33, linear_2 at line 34); it dequantizes tokens; "
+            "dynamic quantization: DuplicateDQPass leaves the choose_qparams -> quantize -> dequantize "
+            "chain shared on purpose [projections/xnnpack-dynamic]"
+        ),
     ),
     Rule(
         "DQG003",
@@ -51,6 +95,19 @@ _ALL = (
         "relies on metadata (such as source_fn_stack) that the chosen export mode does not produce, "
         "or when its patterns do not match the model's ops.",
         "Check that the quantizer supports the export mode (try strict = true) and the model's ops.",
+        example=(
+            "# strict = false: non-strict export records no source_fn_stack, and a quantizer that finds\n"
+            "# F.linear through function source partitions matches nothing\n"
+            'x: "f32[1, 16]"\n'
+            "linear = aten.linear.default(x, weight, bias)        # models.py:12  F.linear(x, "
+            "self.weight, self.bias)\n"
+            "relu = aten.relu.default(linear)\n"
+            "linear_1 = aten.linear.default(relu, weight_1, bias_1)"
+        ),
+        message=(
+            "dqguard.toml:25: DQG003 nothing is quantized: the converted graph has no quantized op, so "
+            "there is nothing to check (the quantizer matched no op of this model) [three-heads/nothing]"
+        ),
     ),
     Rule(
         "DQG004",
@@ -64,6 +121,23 @@ _ALL = (
         "than 1x1 stay out.",
         "Use an op the backend delegates (AdaptiveAvgPool2d(1) becomes a delegated mean), have the "
         "quantizer leave the op in float, or target a backend that supports it.",
+        example=(
+            "# after dqguard.stages:xnnpack: nn.Conv3d, quantized static per-channel, left "
+            "outside the delegates\n"
+            "executorch_call_delegate = "
+            "torch.ops.higher_order.executorch_call_delegate(lowered_module_0, x)\n"
+            "getitem = executorch_call_delegate[0]\n"
+            "dequantize_per_channel = "
+            "quantized_decomposed.dequantize_per_channel.default(weight, scales, zero_points, 0, "
+            "-127, 127, torch.int8)\n"
+            "convolution = aten.convolution.default(dequantize, dequantize_per_channel, bias, "
+            "[1, 1, 1], ...)  # models.py:21"
+        ),
+        message=(
+            "models.py:21: DQG004 aten.convolution.default was quantized but stays outside every "
+            "XnnpackBackend delegate: it runs in float on the portable CPU kernels, and so do "
+            "quantized_decomposed.dequantize_per_channel.default [xnnpack/unsupported]"
+        ),
     ),
     Rule(
         "DQG005",
@@ -76,6 +150,19 @@ _ALL = (
         "with no op left outside.",
         "Find what split or merged the partitions (a shared dequantize, an op the backend rejects), "
         "or update `delegates` when the change is intended.",
+        example=(
+            "# delegates = 1; dynamic q(x) + k(x) + v(x) without duplicate_dynamic_quant_chain\n"
+            "executorch_call_delegate = "
+            "torch.ops.higher_order.executorch_call_delegate(lowered_module_0, x)\n"
+            "getitem = executorch_call_delegate[0]\n"
+            "getitem_1 = executorch_call_delegate[1]\n"
+            "executorch_call_delegate_1 = "
+            "torch.ops.higher_order.executorch_call_delegate(lowered_module_1, getitem, getitem_1)"
+        ),
+        message=(
+            "dqguard.toml:31: DQG005 expected 1 delegate, the lowered program has 2 (XnnpackBackend) "
+            "[xnnpack/heads]"
+        ),
     ),
     Rule(
         "DQG900",
@@ -85,6 +172,17 @@ _ALL = (
         "Importing the case's modules, building the model, inputs or quantizer, exporting, preparing, "
         "calibrating or converting raised an exception, so the case could not be checked.",
         "Fix the failing step; the message names it and the exception it raised.",
+        example=(
+            "# models/blocks.py\n"
+            "class Small(nn.Module):\n"
+            "    def __init__(self) -> None:\n"
+            "        super().__init__()\n"
+            '        raise ValueError("checkpoint \'weights/small.pt\' is missing")'
+        ),
+        message=(
+            "dqguard.toml:9: DQG900 building the model failed: ValueError: checkpoint 'weights/small.pt' "
+            "is missing (at blocks.py:21) [broken/raises-in-init]"
+        ),
     ),
     Rule(
         "DQG901",
@@ -93,6 +191,15 @@ _ALL = (
         "The case did not finish within its time limit.",
         "The worker running the case was stopped when the case's timeout passed.",
         "Raise `timeout` for the case, or find where the pipeline hangs (`--verbose` prints phases).",
+        example=(
+            "# dqguard.toml: timeout = 6\n"
+            "# models.py, line 40, in forward: a loop that never ends while torch.export traces it\n"
+            "while not self.converged(x):\n"
+            "    x = self.step(x)"
+        ),
+        message=(
+            "dqguard.toml:9: DQG901 timed out after 6 s during export (at models.py:40) [hangs]"
+        ),
     ),
     Rule(
         "DQG902",
@@ -104,6 +211,15 @@ _ALL = (
         "past DQGUARD_START_TIMEOUT). The message has the exit status, the phase and the line of "
         "your code it was on; the crash dump and the process's stderr are in the finding's detail.",
         "Reproduce with `dqguard scan -j 1 --case NAME`; raise `memory` if the model needs it.",
+        example=(
+            '# dqguard.toml: memory = "1GiB"\n'
+            "# models.py, line 58, in forward: an intermediate far larger than the model\n"
+            "table = torch.zeros(1 << 28)"
+        ),
+        message=(
+            "dqguard.toml:36: DQG902 worker passed the memory limit during export (1133 MiB resident > "
+            "1024 MiB); killed [eats-memory]"
+        ),
     ),
 )
 

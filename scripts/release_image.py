@@ -2,7 +2,7 @@
 """Pin the pushed images of every torch line everywhere dqguard names them, all at once, so the
 actions and their images can never drift.
 
-    scripts/release_image.py --repository ghcr.io/OWNER/dqguard \
+    scripts/release_image.py --repository ghcr.io/dqguard/dqguard \
         --digest 2.9=sha256:... --digest 2.13=sha256:... --digest 2.14=sha256:...
 
 takes one digest per line of dqguard/lines.py (each image tagged `VERSION-torchLINE`, VERSION
@@ -38,13 +38,10 @@ class ReleaseError(Exception):
     pass
 
 
-DOCKER_MODULE = Path("dqguard", "commands", "docker.py")
-
-
 def reference(repository: str, version: str, digest: str) -> str:
     if not REPOSITORY.match(repository):
         raise ReleaseError(f"--repository {repository!r} is not a lower-case image repository "
-                           "such as ghcr.io/OWNER/dqguard")
+                           "such as ghcr.io/dqguard/dqguard")
     if not DIGEST.match(digest):
         raise ReleaseError(f"--digest {digest!r} is not sha256: and 64 hex digits (docker push prints it)")
     return f"{repository}:{version}@{digest}"
@@ -130,11 +127,12 @@ def release(root: Path, repository: str, digests: dict[str, str]) -> dict[str, s
     images = {line: reference(repository, f"{match.group(1)}-torch{line}", digests[line]) for line in LINES}
     action = (root / "action.yml").read_text()
     hooks = (root / ".pre-commit-hooks.yaml").read_text()
+    docker = root / "dqguard" / "commands" / "docker.py"
     # All or nothing: every file is computed before any is written.
     new = {
         root / "action.yml": pin_action(action, images[DEFAULT]),
         root / ".pre-commit-hooks.yaml": pin_hook(hooks, images[DEFAULT]),
-        root / DOCKER_MODULE: pin_images((root / DOCKER_MODULE).read_text(), images),
+        docker: pin_images(docker.read_text(), images),
         **{line_action_path(root, line): line_action(action, line, image) for line, image in images.items()},
     }
     for path, text in new.items():
@@ -145,7 +143,7 @@ def release(root: Path, repository: str, digests: dict[str, str]) -> dict[str, s
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repository", required=True, help="for example ghcr.io/OWNER/dqguard")
+    parser.add_argument("--repository", required=True, help="for example ghcr.io/dqguard/dqguard")
     parser.add_argument("--digest", action="append", default=[], metavar="LINE=DIGEST",
                         help="a torch line's pushed image digest (sha256:...); one for every line")
     parser.add_argument("--root", type=Path, default=ROOT, help=argparse.SUPPRESS)

@@ -88,7 +88,7 @@ def test_documented_workflow_matches_githubs_workflow_schema() -> None:
     done = _check_jsonschema("vendor.github-workflows", workflow)
     assert done.returncode == 0, done.stdout + done.stderr
     text = workflow.read_text()
-    for needed in ("uses: actions/checkout@", "uses: OWNER/dqguard@v1", "shard: ${{ matrix.shard }}/2",
+    for needed in ("uses: actions/checkout@", "uses: dqguard/dqguard@v1", "shard: ${{ matrix.shard }}/2",
                    "uses: github/codeql-action/upload-sarif@",
                    "sarif_file: ${{ steps.dqguard.outputs.sarif }}"):
         assert needed in text
@@ -143,8 +143,8 @@ def test_release_pins_every_lines_image_at_once(tmp_path: Path) -> None:
     other = _digests("fedcba9876543210")
     again = _release(root, "--repository", "ghcr.io/acme/dqguard", *_digest_args(other))
     assert again.returncode == 0 and images[DEFAULT] not in (root / "action.yml").read_text()
-    module = (root / "dqguard" / "commands" / "docker.py").read_text()
-    assert not any(image in module for image in images.values())
+    pinned = (root / "dqguard" / "commands" / "docker.py").read_text()
+    assert not any(image in pinned for image in images.values())
 
 
 def test_release_needs_a_digest_for_every_line(tmp_path: Path) -> None:
@@ -177,8 +177,8 @@ def test_release_changes_nothing_unless_it_can_pin_everything(tmp_path: Path) ->
     done = _release(root, "--repository", "ghcr.io/acme/dqguard", *_digest_args(_digests()))
     assert done.returncode == 2 and "expected one dqguard-docker hook, found 0" in done.stderr
     assert (root / "action.yml").read_text() == (REPO / "action.yml").read_text()
-    docker_module = Path("dqguard", "commands", "docker.py")
-    assert (root / docker_module).read_text() == (REPO / docker_module).read_text()
+    docker_py = Path("dqguard", "commands", "docker.py")
+    assert (root / docker_py).read_text() == (REPO / docker_py).read_text()
 
 
 def test_hook_image_is_found_after_any_docker_options() -> None:
@@ -194,7 +194,6 @@ FORWARDED: dict[str, Any] = {
     "outputs": (Output("text", None), Output("json", Path("out/report.json"))),
     "jobs": 3,
     "timeout": 12.5,
-    "start_timeout": 60.0,
     "shard": (2, 3),
     "cases": ("qkv/*",),
     "ignore": ("DQG002",),
@@ -210,8 +209,8 @@ FORWARDED: dict[str, Any] = {
 
 def test_every_scan_option_reaches_the_container_or_is_host_only() -> None:
     unknown = set(ScanOptions._fields) - {"manifest", *FORWARDED} - docker.HOST_ONLY
-    assert not unknown, (f"pass {unknown} to the container in dqguard/commands/docker.py"
-                         " or list it in HOST_ONLY")
+    assert not unknown, (f"pass {unknown} to the container in dqguard/commands/docker.py or list it in "
+                         "HOST_ONLY")
     manifest = Path("/repo/dqguard.toml")
     plain = docker.scan_arguments(ScanOptions(outputs=()), manifest)
     for field, value in FORWARDED.items():
@@ -242,7 +241,6 @@ def test_container_arguments_parse_back_to_the_same_scan(tmp_path: Path,
     assert params["manifest"] == Path("/repo/dqguard.toml") and params["no_cache"]
     assert params["formats"] == ("text", f"json:{tmp_path}/out/report.json")
     assert (params["jobs"], params["timeout"], params["shard"]) == (3, 12.5, "2/3")
-    assert params["start_timeout"] == 60.0
     assert (params["cases"], params["ignore"], params["exact_qparams"]) == (("qkv/*",), ("DQG002",), True)
     assert params["summary"] == tmp_path / "summary.md" and params["verbose"]
 

@@ -1,4 +1,4 @@
-"""The README tells the truth about what the code holds."""
+"""The README and the docs tell the truth about what the code holds."""
 
 import re
 from pathlib import Path
@@ -8,19 +8,24 @@ from dqguard.rules import RULES
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
+DOCS = ROOT / "docs"
 
 
-def _section(title: str) -> str:
-    match = re.search(rf"^## {re.escape(title)}\n(.*?)(?=^## |\Z)", README, re.MULTILINE | re.DOTALL)
-    assert match, f"README has no '## {title}' section"
+def _section(title: str, text: str = README) -> str:
+    match = re.search(rf"^## {re.escape(title)}\n(.*?)(?=^## |\Z)", text, re.MULTILINE | re.DOTALL)
+    assert match, f"no '## {title}' section"
     return match.group(1)
 
 
-def test_rule_table_is_the_registry() -> None:
-    rows = [line.strip("|").split("|") for line in _section("Rules").splitlines()
-            if line.startswith("| DQG")]
-    table = [tuple(cell.strip() for cell in row) for row in rows]
-    assert table == [(r.code, r.name, r.severity, r.summary) for r in RULES.values()]
+def _rule_rows(text: str) -> list[tuple[str, ...]]:
+    rows = [line.strip("|").split("|") for line in text.splitlines() if re.match(r"^\| \[?DQG", line)]
+    return [tuple(re.sub(r"^\[(\w+)\]\(.*\)$", r"\1", cell.strip()) for cell in row) for row in rows]
+
+
+def test_rule_tables_are_the_registry() -> None:
+    registry = [(r.code, r.name, r.severity, r.summary) for r in RULES.values()]
+    assert _rule_rows(_section("What it catches")) == registry
+    assert _rule_rows((DOCS / "rules" / "index.md").read_text()) == registry
 
 
 def test_quick_start_has_exactly_two_commands_and_ci_runs_the_second() -> None:
@@ -35,37 +40,45 @@ def test_quick_start_has_exactly_two_commands_and_ci_runs_the_second() -> None:
     assert f"torch=={main.torch} torchao=={main.torchao}" in (ROOT / "scripts" / "test").read_text()
     ci = (ROOT / ".ci" / "run").read_text()
     assert commands[1].lstrip("./") in ci
+    # The docs' quick start is the same two commands.
+    assert block.group(0) in (DOCS / "getting-started.md").read_text()
 
 
-def test_support_table_is_the_lines_table() -> None:
-    rows = [line.strip("|").split("|") for line in _section("Supported torch").splitlines()
-            if re.match(r"^\| \d", line)]
-    table = [[cell.strip() for cell in row] for row in rows]
-    assert [row[0] for row in table] == list(LINES)
-    for (name, torch, flows, torchao, *_), line in zip(table, LINES.values(), strict=True):
-        assert torch == line.torch, name
-        assert flows == ", ".join(line.flows), name
-        assert torchao.split()[0] == line.torchao, name
+def test_support_tables_are_the_lines_table() -> None:
+    for text in (_section("Supported torch"), (DOCS / "torch.md").read_text()):
+        rows = [line.strip("|").split("|") for line in text.splitlines() if re.match(r"^\| \d", line)]
+        table = [[cell.strip() for cell in row] for row in rows]
+        assert [row[0] for row in table] == list(LINES)
+        for (name, torch, flows, torchao, *_), line in zip(table, LINES.values(), strict=True):
+            assert torch == line.torch, name
+            assert flows == ", ".join(line.flows), name
+            assert torchao.split()[0] == line.torchao, name
 
 
 def test_every_line_has_its_pre_commit_pins() -> None:
-    section = _section("pre-commit")
-    for line in LINES.values():
-        assert f"[torch=={line.torch}, torchao=={line.torchao}]" in section
-    assert "torch.ao quantizers only:      [torch==2.9.1]" in section
+    for section in (_section("pre-commit"), (DOCS / "pre-commit.md").read_text()):
+        for line in LINES.values():
+            assert f"[torch=={line.torch}, torchao=={line.torchao}]" in section
+        assert "torch.ao quantizers only:      [torch==2.9.1]" in section
 
 
-def test_the_manifest_reference_names_every_key() -> None:
-    from dqguard.manifest import keys, specs
+def test_snippets_name_this_release() -> None:
+    from dqguard import __version__
 
-    section = _section("The manifest")
-    names = [*keys.CASE_KEYS, *keys.MATRIX_OWN, *specs.KEYS, "label", "[defaults]", "[rules]"]
-    assert [key for key in names if f"`{key}`" not in section and f"{key} =" not in section] == []
-    assert all(dtype in section for dtype in specs.DTYPES)
+    for text in (README, (DOCS / "pre-commit.md").read_text()):
+        assert f"rev: v{__version__}" in text
+    assert f"dqguard@v{__version__}" in README
+    assert "OWNER" not in README and not [p for p in DOCS.rglob("*.md") if "OWNER" in p.read_text()]
 
 
-def test_every_command_is_in_the_command_line_section() -> None:
-    from dqguard.cli import cli
+def test_readme_is_one_screen_of_first_contact() -> None:
+    assert len(README.splitlines()) <= 200
+    assert "issue #" not in README
 
-    section = _section("Command line")
-    assert [name for name in cli.commands if f"dqguard {name}" not in section] == []
+
+def test_readme_links_point_at_files() -> None:
+    # docs/backends.md is written on the backends branch; until it lands its link waits for it.
+    pending = {"docs/backends.md"}
+    targets = re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", README)
+    relative = [t for t in targets if "://" not in t]
+    assert relative and [t for t in relative if not (ROOT / t).exists() and t not in pending] == []

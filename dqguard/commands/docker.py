@@ -31,9 +31,9 @@ from dqguard.manifest import projects
 # The released image of each torch line (dqguard.lines); scripts/release_image.py pins them all
 # at once, to the digests the actions and the dqguard-docker hook name.
 IMAGES = {
-    "2.9": "ghcr.io/dqguard/dqguard:0.1.0-torch2.9",
-    "2.13": "ghcr.io/dqguard/dqguard:0.1.0-torch2.13",
-    "2.14": "ghcr.io/dqguard/dqguard:0.1.0-torch2.14",
+    "2.9": "ghcr.io/dqguard/dqguard:0.2.0-torch2.9",
+    "2.13": "ghcr.io/dqguard/dqguard:0.2.0-torch2.13",
+    "2.14": "ghcr.io/dqguard/dqguard:0.2.0-torch2.14",
 }
 
 # ScanOptions fields that stay on the host: how this process shows things or finds the image.

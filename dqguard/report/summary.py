@@ -21,7 +21,7 @@ import html
 import re
 
 from dqguard.records import Finding, NodeRef, ScanResult, is_case_error, severity_of
-from dqguard.report import text
+from dqguard.report import collapse, text
 from dqguard.report.grouping import Group, grouped
 from dqguard.report.style import Style
 from dqguard.rules import RULES
@@ -174,7 +174,14 @@ def blocks(result: ScanResult) -> list[str]:
     # Not findings: how a case was checked (weightless mode fell back), one paragraph each.
     notes = [f"**Note** ({code(case.name)}): {inline(note)}\n\n"
              for case in result.cases for note in case.notes]
-    return [head, *rows, "\n", *notes, *_delegation(result), *(section(group) for group in grouped(result))]
+    return [head, *rows, "\n", *notes, *_delegation(result), *_sections(grouped(result))]
+
+
+def _sections(groups: list[Group]) -> list[str]:
+    # Findings that differ only in layer indices are one section (dqguard.report.collapse).
+    return [section(Group(f.finding._replace(message=collapse.shown(f)),
+                          tuple(dict.fromkeys(name for i in f.members for name in groups[i].cases))))
+            for f in collapse.fold([group.finding for group in groups])]
 
 
 def _delegation(result: ScanResult) -> list[str]:

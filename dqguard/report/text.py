@@ -6,7 +6,7 @@ no line can be read as a workflow command. `logsafe.unescape` gives the original
 """
 
 from dqguard.records import Finding, ScanResult, counts, severity_of
-from dqguard.report import logsafe
+from dqguard.report import collapse, logsafe
 from dqguard.report.style import Style
 
 _RED, _YELLOW, _BOLD, _DIM, _RESET = "\033[31m", "\033[33m", "\033[1m", "\033[2m", "\033[0m"
@@ -48,7 +48,11 @@ def finding_line(finding: Finding, case: str, color: bool = False) -> str:
 def render(result: ScanResult, style: Style) -> str:
     lines = []
     for case in result.cases:
-        for finding in (f for f in case.findings if not f.baselined):
+        new = [f for f in case.findings if not f.baselined]
+        # One line for findings that differ only in layer indices; -v lists each.
+        shown = new if style.verbose else [f.finding._replace(message=collapse.shown(f))
+                                           for f in collapse.fold(new)]
+        for finding in shown:
             lines.append(finding_line(finding, case.name, style.color))
             if style.verbose and finding.detail:
                 lines.extend("    " + logsafe.escape(line, line_start=True)
