@@ -194,6 +194,7 @@ FORWARDED: dict[str, Any] = {
     "outputs": (Output("text", None), Output("json", Path("out/report.json"))),
     "jobs": 3,
     "timeout": 12.5,
+    "start_timeout": 60.0,
     "shard": (2, 3),
     "cases": ("qkv/*",),
     "ignore": ("DQG002",),
@@ -241,6 +242,7 @@ def test_container_arguments_parse_back_to_the_same_scan(tmp_path: Path,
     assert params["manifest"] == Path("/repo/dqguard.toml") and params["no_cache"]
     assert params["formats"] == ("text", f"json:{tmp_path}/out/report.json")
     assert (params["jobs"], params["timeout"], params["shard"]) == (3, 12.5, "2/3")
+    assert params["start_timeout"] == 60.0
     assert (params["cases"], params["ignore"], params["exact_qparams"]) == (("qkv/*",), ("DQG002",), True)
     assert params["summary"] == tmp_path / "summary.md" and params["verbose"]
 
