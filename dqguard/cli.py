@@ -210,12 +210,12 @@ def baseline_command(manifest: Path | None, baseline_file: Path | None, jobs: in
 
     Case errors are never accepted: they are printed and the command exits 1.
     """
+    from dqguard.commands import baseline as baseline_module
     from dqguard.commands.options import ScanOptions
-    from dqguard.commands.scan import write_baseline
 
     options = ScanOptions(manifest=manifest, jobs=jobs, no_cache=no_cache, exclude=exclude, paths=paths,
                           progress=sys.stderr.isatty(), start_timeout=start_timeout)
-    sys.exit(write_baseline(options, baseline_file))
+    sys.exit(baseline_module.execute(options, baseline_file))
 
 
 @cli.command()
@@ -234,7 +234,7 @@ def explain(manifest: Path | None, graph: Path | None, timeout: float | None, st
 
     options = ScanOptions(manifest=manifest, jobs=1, timeout=timeout, start_timeout=start_timeout,
                           exclude=exclude)
-    sys.exit(explain_module.run(options, case, graph))
+    sys.exit(explain_module.execute(options, case, graph))
 
 
 @cli.command()
