@@ -64,6 +64,12 @@ _start_timeout_option = click.option(
 _exclude_option = click.option(
     "--exclude", multiple=True, metavar="GLOB",
     help="Skip manifests whose directory matches this glob (relative to the current directory); repeatable.")
+# Environment-configurable on purpose, like ruff's RUFF_CACHE_DIR: CI (or a developer) moves every
+# scan's cache at once without editing each command line. Read here only, on every command that
+# reads the cache; dqguard.commands.cases.cache_directory gives the default.
+_cache_dir_option = click.option(
+    "--cache-dir", type=click.Path(file_okay=False, path_type=Path), envvar="DQGUARD_CACHE_DIR",
+    show_envvar=True, help="Where verdicts are cached (default: .dqguard_cache beside the manifest).")
 _no_cache_option = click.option("--no-cache", is_flag=True, help="Neither reuse nor record cached verdicts.")
 
 
@@ -120,8 +126,7 @@ def cli() -> None:
 @click.option("--weightless/--no-weightless", default=None,
               help="Run every selected case on fake tensors (no weights), or none, whatever the "
               "manifest's `weightless` says.")
-@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), envvar="DQGUARD_CACHE_DIR",
-              help="Where verdicts are cached (default: .dqguard_cache beside the manifest).")
+@_cache_dir_option
 @_no_cache_option
 @click.option("-v", "--verbose", is_flag=True, help="Print per-case phase timings and tracebacks.")
 @click.option("--docker", is_flag=True,
@@ -193,12 +198,14 @@ def scan(
               help=f"Write one file, naming cases as this scan does, instead of each manifest's "
               f"{baseline.FILE_NAME}.")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), help="Worker processes (default: the CPUs).")
+@_cache_dir_option
 @_no_cache_option
 @_start_timeout_option
 @_exclude_option
 @click.argument("paths", nargs=-1, type=click.Path(file_okay=False, path_type=Path))
-def baseline_command(manifest: Path | None, baseline_file: Path | None, jobs: int | None, no_cache: bool,
-                     start_timeout: float | None, exclude: tuple[str, ...], paths: tuple[Path, ...]) -> None:
+def baseline_command(manifest: Path | None, baseline_file: Path | None, jobs: int | None,
+                     cache_dir: Path | None, no_cache: bool, start_timeout: float | None,
+                     exclude: tuple[str, ...], paths: tuple[Path, ...]) -> None:
     """Accept today's findings: write them to the baseline, so scans fail only on new ones.
 
     Case errors are never accepted: they are printed and the command exits 1.
@@ -206,8 +213,9 @@ def baseline_command(manifest: Path | None, baseline_file: Path | None, jobs: in
     from dqguard.commands import baseline as baseline_module
     from dqguard.commands.options import ScanOptions
 
-    options = ScanOptions(manifest=manifest, jobs=jobs, no_cache=no_cache, exclude=exclude, paths=paths,
-                          progress=sys.stderr.isatty(), start_timeout=start_timeout)
+    options = ScanOptions(manifest=manifest, jobs=jobs, cache_dir=cache_dir, no_cache=no_cache,
+                          start_timeout=start_timeout, exclude=exclude, paths=paths,
+                          progress=sys.stderr.isatty())
     sys.exit(baseline_module.execute(options, baseline_file))
 
 
@@ -225,6 +233,7 @@ def explain(manifest: Path | None, graph: Path | None, timeout: float | None, st
     from dqguard.commands import explain as explain_module
     from dqguard.commands.options import ScanOptions
 
+    # No --cache-dir: explain always runs the case (see dqguard.commands.explain).
     options = ScanOptions(manifest=manifest, jobs=1, timeout=timeout, start_timeout=start_timeout,
                           exclude=exclude)
     sys.exit(explain_module.execute(options, case, graph))

@@ -1,13 +1,7 @@
 """The selected cases' verdicts: each from the cache when its key matches and nothing it depends
 on changed, every other one fresh from the workers (and recorded for the next scan).
-
-The cache directory is the one setting read from the environment as well as the command line:
-`--cache-dir`, else `DQGUARD_CACHE_DIR`, else `.dqguard_cache` beside each manifest. Like ruff's
-`RUFF_CACHE_DIR`, that is deliberate: CI keeps its caches in one place it restores between jobs,
-without editing every `dqguard` command line.
 """
 
-import os
 import sys
 from pathlib import Path
 from typing import NamedTuple
@@ -25,8 +19,6 @@ from dqguard.run import process
 from dqguard.run.cache import DIRECTORY_NAME, Cache
 from dqguard.run.plan import Place
 
-CACHE_DIR_VARIABLE = "DQGUARD_CACHE_DIR"
-
 
 class Checked(NamedTuple):
     project: projects.Project
@@ -34,16 +26,16 @@ class Checked(NamedTuple):
     result: CaseResult
 
 
-def cache_directory(option: Path | None, root: Path) -> Path:
-    """Where the verdicts of the project at `root` are cached: the one definition."""
-    configured = option or os.environ.get(CACHE_DIR_VARIABLE)
-    return Path(configured) if configured else root / DIRECTORY_NAME
+def cache_directory(options: ScanOptions, root: Path) -> Path:
+    """Where the verdicts of the project at `root` are cached: `--cache-dir` (which the command line
+    takes from DQGUARD_CACHE_DIR when not given), else beside the manifest."""
+    return options.cache_dir or root / DIRECTORY_NAME
 
 
 def _cache(options: ScanOptions, manifest: Manifest) -> Cache | None:
     if options.no_cache:
         return None
-    return Cache(cache_directory(options.cache_dir, manifest.root), manifest.path)
+    return Cache(cache_directory(options, manifest.root), manifest.path)
 
 
 def _at_case_line(result: CaseResult, case: Case, manifest: str) -> CaseResult:
