@@ -1,4 +1,4 @@
-"""The command line. Options become a ScanOptions; `scan.execute` does the rest.
+"""The command line. A command's options become one typed value; its module's `execute` does the rest.
 
 Exit codes: 0 clean, 1 findings or failed cases, 2 usage or manifest error, 3 internal error
 (the traceback goes to a file named in the message), 130 interrupted.
@@ -23,8 +23,8 @@ from dqguard.rules import FAIL_ON, IGNORABLE, RULES
 if TYPE_CHECKING:
     from dqguard.commands.options import Output
 
-# The commands that run cases import dqguard.commands.scan (the runner, every reporter) when they run:
-# `dqguard list`, `init` and `--version` answer in the interpreter's start time without them.
+# The commands that run cases import their dqguard.commands module (the runner, every reporter) when
+# they run: `dqguard list`, `init` and `--version` answer in the interpreter's start time without them.
 
 
 def _parse_format(value: str) -> "Output":
@@ -64,6 +64,36 @@ _start_timeout_option = click.option(
 _exclude_option = click.option(
     "--exclude", multiple=True, metavar="GLOB",
     help="Skip manifests whose directory matches this glob (relative to the current directory); repeatable.")
+# Environment-configurable on purpose, like ruff's RUFF_CACHE_DIR: CI (or a developer) moves every
+# scan's cache at once without editing each command line. Read here only, on every command that
+# reads the cache; dqguard.commands.cases.cache_directory gives the default.
+_cache_dir_option = click.option(
+    "--cache-dir", type=click.Path(file_okay=False, path_type=Path), envvar="DQGUARD_CACHE_DIR",
+    show_envvar=True, help="Where verdicts are cached (default: .dqguard_cache beside the manifest).")
+_no_cache_option = click.option("--no-cache", is_flag=True, help="Neither reuse nor record cached verdicts.")
+
+
+def _outputs(formats: tuple[str, ...], output: Path | None) -> tuple["Output", ...]:
+    """`--format` and `-o` as the reports to write (text to standard output when neither is given)."""
+    from dqguard.commands.options import Output
+
+    explicit = [_parse_format(f) for f in formats]
+    outputs = explicit or [Output("text", None)]
+    if output is not None:
+        to_stdout = [o.format for o in outputs if o.path is None]
+        if len(to_stdout) > 1:
+            raise click.UsageError(
+                f"-o FILE takes one report, but {len(to_stdout)} would go to it ({', '.join(to_stdout)}): "
+                "give each its own file with --format FORMAT:PATH", ctx=click.get_current_context())
+        outputs = [o._replace(path=o.path or output) for o in outputs]
+    if not explicit and os.environ.get("GITHUB_ACTIONS") == "true":
+        # The runner reads annotations from the step's standard output only, -o or not.
+        outputs.append(Output("github", None))
+    return tuple(outputs)
+
+
+def _shows_progress(outputs: tuple["Output", ...]) -> bool:
+    return sys.stderr.isatty() and not any(o.path is None and o.format != "text" for o in outputs)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -96,9 +126,8 @@ def cli() -> None:
 @click.option("--weightless/--no-weightless", default=None,
               help="Run every selected case on fake tensors (no weights), or none, whatever the "
               "manifest's `weightless` says.")
-@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), envvar="DQGUARD_CACHE_DIR",
-              help="Where verdicts are cached (default: .dqguard_cache beside the manifest).")
-@click.option("--no-cache", is_flag=True, help="Neither reuse nor record cached verdicts.")
+@_cache_dir_option
+@_no_cache_option
 @click.option("-v", "--verbose", is_flag=True, help="Print per-case phase timings and tracebacks.")
 @click.option("--docker", is_flag=True,
               help="Run the scan inside dqguard's image (torch and torchao as CI has them).")
@@ -147,51 +176,20 @@ def scan(
     """
     if baseline_file is not None and no_baseline:
         raise click.UsageError("--baseline FILE and --no-baseline contradict each other")
-    from dqguard.commands.options import Output, ScanOptions
-    from dqguard.commands.scan import execute
+    from dqguard.commands import scan as scan_command
+    from dqguard.commands.options import ScanOptions
 
-    paths = _directories(files)
-    explicit = [_parse_format(f) for f in formats]
-    outputs = explicit or [Output("text", None)]
-    if output is not None:
-        to_stdout = [o.format for o in outputs if o.path is None]
-        if len(to_stdout) > 1:
-            raise click.UsageError(
-                f"-o FILE takes one report, but {len(to_stdout)} would go to it ({', '.join(to_stdout)}): "
-                "give each its own file with --format FORMAT:PATH", ctx=click.get_current_context())
-        outputs = [o._replace(path=o.path or output) for o in outputs]
-    if not explicit and os.environ.get("GITHUB_ACTIONS") == "true":
-        # The runner reads annotations from the step's standard output only, -o or not.
-        outputs.append(Output("github", None))
-    to_terminal = sys.stdout.isatty() and "NO_COLOR" not in os.environ
-    machine_on_stdout = any(o.path is None and o.format != "text" for o in outputs)
+    outputs = _outputs(formats, output)
     options = ScanOptions(
-        manifest=manifest,
-        outputs=tuple(outputs),
-        jobs=jobs,
-        timeout=timeout,
-        start_timeout=start_timeout,
-        shard=_parse_shard(shard),
-        cases=cases,
-        ignore=ignore,
-        exact_qparams=exact_qparams,
-        weightless=weightless,
-        cache_dir=cache_dir,
-        no_cache=no_cache,
-        summary=summary,
-        verbose=verbose,
-        color=to_terminal,
-        progress=sys.stderr.isatty() and not machine_on_stdout,
-        docker=docker or image is not None or torch_line is not None,
-        image=image,
-        torch=torch_line,
-        paths=paths,
-        exclude=exclude,
-        fail_on=fail_on,
-        baseline=baseline_file,
+        manifest=manifest, outputs=outputs, jobs=jobs, timeout=timeout, start_timeout=start_timeout,
+        shard=_parse_shard(shard), cases=cases, ignore=ignore, exact_qparams=exact_qparams,
+        weightless=weightless, cache_dir=cache_dir, no_cache=no_cache, summary=summary, verbose=verbose,
+        color=sys.stdout.isatty() and "NO_COLOR" not in os.environ, progress=_shows_progress(outputs),
+        docker=docker or image is not None or torch_line is not None, image=image, torch=torch_line,
+        paths=_directories(files), exclude=exclude, fail_on=fail_on, baseline=baseline_file,
         no_baseline=no_baseline,
     )
-    sys.exit(execute(options))
+    sys.exit(scan_command.execute(options))
 
 
 @cli.command("baseline")
@@ -200,22 +198,25 @@ def scan(
               help=f"Write one file, naming cases as this scan does, instead of each manifest's "
               f"{baseline.FILE_NAME}.")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), help="Worker processes (default: the CPUs).")
-@click.option("--no-cache", is_flag=True, help="Neither reuse nor record cached verdicts.")
+@_cache_dir_option
+@_no_cache_option
 @_start_timeout_option
 @_exclude_option
 @click.argument("paths", nargs=-1, type=click.Path(file_okay=False, path_type=Path))
-def baseline_command(manifest: Path | None, baseline_file: Path | None, jobs: int | None, no_cache: bool,
-                     start_timeout: float | None, exclude: tuple[str, ...], paths: tuple[Path, ...]) -> None:
+def baseline_command(manifest: Path | None, baseline_file: Path | None, jobs: int | None,
+                     cache_dir: Path | None, no_cache: bool, start_timeout: float | None,
+                     exclude: tuple[str, ...], paths: tuple[Path, ...]) -> None:
     """Accept today's findings: write them to the baseline, so scans fail only on new ones.
 
     Case errors are never accepted: they are printed and the command exits 1.
     """
+    from dqguard.commands import baseline as baseline_module
     from dqguard.commands.options import ScanOptions
-    from dqguard.commands.scan import write_baseline
 
-    options = ScanOptions(manifest=manifest, jobs=jobs, no_cache=no_cache, exclude=exclude, paths=paths,
-                          progress=sys.stderr.isatty(), start_timeout=start_timeout)
-    sys.exit(write_baseline(options, baseline_file))
+    options = ScanOptions(manifest=manifest, jobs=jobs, cache_dir=cache_dir, no_cache=no_cache,
+                          start_timeout=start_timeout, exclude=exclude, paths=paths,
+                          progress=sys.stderr.isatty())
+    sys.exit(baseline_module.execute(options, baseline_file))
 
 
 @cli.command()
@@ -232,9 +233,10 @@ def explain(manifest: Path | None, graph: Path | None, timeout: float | None, st
     from dqguard.commands import explain as explain_module
     from dqguard.commands.options import ScanOptions
 
+    # No --cache-dir: explain always runs the case (see dqguard.commands.explain).
     options = ScanOptions(manifest=manifest, jobs=1, timeout=timeout, start_timeout=start_timeout,
                           exclude=exclude)
-    sys.exit(explain_module.run(options, case, graph))
+    sys.exit(explain_module.execute(options, case, graph))
 
 
 @cli.command()

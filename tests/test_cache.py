@@ -262,6 +262,16 @@ def test_cache_directory_layout_and_overrides(tmp_path: Path) -> None:
     assert len(list(elsewhere.glob("*.json"))) == 1
 
 
+def test_the_option_beats_the_variable_and_baseline_reads_the_same_cache(tmp_path: Path) -> None:
+    repo = copy_repo("incremental", tmp_path)
+    variable, option = tmp_path / "variable", tmp_path / "option"
+    env = {"DQGUARD_CACHE_DIR": str(variable)}
+    assert dqguard("scan", "--case", "gamma", "--cache-dir", str(option), cwd=repo, env=env).returncode == 0
+    assert not variable.exists() and len(list(option.glob("*.json"))) == 1
+    assert dqguard("baseline", "--cache-dir", str(option), cwd=repo).returncode == 0
+    assert len(list(option.glob("*.json"))) == 3 and not (repo / ".dqguard_cache").exists()
+
+
 def test_concurrent_scans_leave_a_valid_cache(tmp_path: Path) -> None:
     repo = copy_repo("incremental", tmp_path)
     scans = [subprocess.Popen([sys.executable, "-m", "dqguard", "scan", "-j", "1"], cwd=repo,

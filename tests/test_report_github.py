@@ -1,6 +1,6 @@
 """Annotations as a GitHub runner reads them (testing.workflow_commands), from real scans."""
 
-from dqguard.commands.scan import rebase
+from dqguard.commands.paths import rebase
 from dqguard.records import CaseResult, ScanResult
 from dqguard.report import github, logsafe, text
 from dqguard.report.style import Style

@@ -18,13 +18,15 @@ from typing import Any, NamedTuple
 
 import pytest
 
+from dqguard.commands.cases import memory_warning
 from dqguard.commands.options import ScanOptions
-from dqguard.commands.scan import in_shard, memory_warning, select
+from dqguard.commands.selection import in_shard
 from dqguard.manifest import load as manifest
 from dqguard.records import ScanResult
 from dqguard.report import json as json_report
 from dqguard.run import pool
 from testing import RESOURCES, copy_repo, expected_line
+from testing.selection import selected
 
 MODELS = RESOURCES / "unruly" / "models.py"
 UNRULY = ["hangs", "small", "aborts", "projections", "segfaults", "broken", "eats-memory", "small-again",
@@ -244,7 +246,7 @@ def test_shard_membership_partitions_any_set_of_names() -> None:
 def test_select_partitions_the_manifest_and_keeps_its_order() -> None:
     cases = manifest.load(RESOURCES / "unruly" / "zoo.toml").cases
     for count in (1, 2, 3, 5, 8, 13):
-        shards = [select(cases, ScanOptions(shard=(k, count))) for k in range(1, count + 1)]
+        shards = [selected(cases, ScanOptions(shard=(k, count))) for k in range(1, count + 1)]
         flat = [case.name for shard in shards for case in shard]
         assert sorted(flat) == sorted(case.name for case in cases)
         assert len(flat) == len(set(flat))

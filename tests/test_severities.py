@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from dqguard.commands.scan import exit_code, leveled
+from dqguard.commands.verdicts import exit_code, leveled
 from dqguard.errors import EXIT_CLEAN, EXIT_FINDINGS
 from dqguard.manifest.case import Case
 from dqguard.records import CaseResult, Finding, ScanResult

@@ -12,12 +12,12 @@ import torch
 from torch._subclasses.fake_tensor import FakeTensor
 
 from dqguard.commands.options import ScanOptions
-from dqguard.commands.scan import select
 from dqguard.manifest import load as manifest
 from dqguard.manifest.case import export_key
 from dqguard.worker import pipeline, references, weightless
 from testing import RESOURCES, copy_repo, dqguard
 from testing.observed import INJECT
+from testing.selection import selected
 from testing.structure import Key, Run, compare_modes
 from tests.conftest import InProcess, load_cases
 
@@ -166,10 +166,10 @@ def test_the_key_and_the_flag_through_the_cli(tmp_path: Path) -> None:
 def test_the_flag_overrides_every_selected_case() -> None:
     cases = manifest.load(RESOURCES / "llm" / "dqguard.toml").cases
     assert not any(case.weightless for case in cases)
-    assert all(case.weightless for case in select(cases, ScanOptions(weightless=True)))
+    assert all(case.weightless for case in selected(cases, ScanOptions(weightless=True)))
     on = tuple(case._replace(weightless=True) for case in cases)
-    assert not any(case.weightless for case in select(on, ScanOptions(weightless=False)))
-    assert select(on, ScanOptions()) == list(on)
+    assert not any(case.weightless for case in selected(on, ScanOptions(weightless=False)))
+    assert selected(on, ScanOptions()) == list(on)
 
 
 def test_weightless_and_exact_cases_never_share_an_export() -> None:

@@ -1,6 +1,6 @@
 """`dqguard explain CASE`: run one case and show each finding's neighbourhood in the converted graph.
 
-The case runs as a scan runs it (`scan.run_cases`: the real runner and worker, its own process),
+The case runs as a scan runs it (`cases.run`: the real runner and worker, its own process),
 never from the cache: explaining is for a verdict you are looking at now. For every finding it
 prints the producer, the quantize (or the dynamic chain's choose_qparams and quantize), the
 shared dequantize and each consumer with its target, shape and source line.
@@ -11,13 +11,14 @@ Graphviz's `dot` (which must be on PATH: Debian's `graphviz` package). No torch 
 come back in the records (`Finding.shapes`, `users`, `producer`).
 """
 
-import os
 import shutil
 import subprocess
 from pathlib import Path
 
-from dqguard.commands import scan
+from dqguard.commands import cases, paths
 from dqguard.commands.options import ScanOptions
+from dqguard.commands.selection import select
+from dqguard.commands.verdicts import leveled
 from dqguard.errors import EXIT_CLEAN, EXIT_FINDINGS, DqguardError
 from dqguard.manifest import projects
 from dqguard.records import Finding, NodeRef, severity_of
@@ -99,9 +100,13 @@ def markdown(findings: list[Finding], case: str) -> str:
     return "\n\n".join(parts) + "\n"
 
 
-def write_graph(path: Path, findings: list[Finding], case: str) -> None:
+def _check_suffix(path: Path) -> None:
     if path.suffix not in SUFFIXES:
         raise DqguardError(f"--graph {path}: the suffix picks the format: {', '.join(SUFFIXES)}")
+
+
+def write_graph(path: Path, findings: list[Finding], case: str) -> None:
+    _check_suffix(path)
     if path.suffix == ".md":
         path.write_text(markdown(findings, case))
         return
@@ -119,18 +124,18 @@ def write_graph(path: Path, findings: list[Finding], case: str) -> None:
         raise DqguardError(f"dot -Tsvg failed: {done.stderr.strip()}")
 
 
-def run(options: ScanOptions, case: str, graph: Path | None) -> int:
-    if graph is not None and graph.suffix not in SUFFIXES:
-        raise DqguardError(f"--graph {graph}: the suffix picks the format: {', '.join(SUFFIXES)}")
+def execute(options: ScanOptions, case: str, graph: Path | None) -> int:
+    if graph is not None:
+        _check_suffix(graph)  # before the case runs: a typo should not cost a run
     options = options._replace(cases=(case,), no_cache=True)
-    chosen = scan.select_in(projects.load(options.manifest, options.paths, options.exclude), options)
+    chosen = select(projects.load(options.manifest, options.paths, options.exclude), options)
     if len(chosen) != 1:
         names = ", ".join(project.qualified(found.name) for project, found in chosen)
         raise DqguardError(f"{case!r} matches {len(chosen)} cases ({names}): name one")
-    [item] = scan.run_cases(options)
+    [item] = cases.run(options)
     name = item.project.qualified(item.case.name)
-    result = scan.leveled(item.result, item.case, item.case.ignore)
-    [result] = scan.rebase([result], os.path.relpath(item.project.manifest.root, scan.display_base()))
+    result = leveled(item.result, item.case, item.case.ignore)
+    [result] = paths.rebase([result], paths.prefix(item.project.manifest.root, paths.display_base()))
     findings = list(result.findings)
     for finding in findings:
         print(text(finding, name), end="\n\n")
