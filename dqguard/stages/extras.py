@@ -18,6 +18,7 @@ class Extra(NamedTuple):
 
 EXTRAS = {
     "executorch": Extra("ExecuTorch", (EXECUTORCH,)),
+    "arm": Extra("the Arm backend", (EXECUTORCH, "tosa-tools==2026.8.0", "ethos-u-vela==5.2.0")),
 }
 
 
