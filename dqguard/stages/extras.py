@@ -19,6 +19,10 @@ class Extra(NamedTuple):
 EXTRAS = {
     "executorch": Extra("ExecuTorch", (EXECUTORCH,)),
     "arm": Extra("the Arm backend", (EXECUTORCH, "tosa-tools==2026.8.0", "ethos-u-vela==5.2.0")),
+    "coreml": Extra("the Core ML backend", (EXECUTORCH, "coremltools==9.0")),
+    "openvino": Extra("the OpenVINO backend", (EXECUTORCH, "nncf==3.4.0", "openvino==2026.4.1")),
+    # ExecuTorch's wheel carries the Vulkan partitioner; lowering needs no GPU.
+    "vulkan": Extra("the Vulkan backend", (EXECUTORCH,)),
 }
 
 
