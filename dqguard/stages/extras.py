@@ -2,7 +2,9 @@
 
 A backend that is missing (or half there: ExecuTorch without Vela) fails at the stage's first import
 with a ModuleNotFoundError whose message names the extra to install; the stage loop turns it into
-the case's DQG900, naming the stage. The pins are those the stages are tested with. No torch here.
+the case's DQG900, naming the stage. The pins are those the stages are tested with; pyproject's
+`[project.optional-dependencies]` lists the same (tests/test_extras.py keeps them equal).
+No torch here.
 """
 
 import importlib
