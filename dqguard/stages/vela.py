@@ -4,9 +4,9 @@ ExecuTorch's Ethos-U backend runs Vela in-process, once per delegate, inside the
 preprocess. Vela prints a "Network summary" per delegate to the sys.stdout it found when it was
 imported, and its C++ compiler (Regor) writes to file descriptor 1 directly; neither keeps another
 record (the summary CSV Vela can write is overwritten by each delegate). So `captured` points fd 1
-at a file for the call and `summaries` reads the blocks.
-A worker's fd 1 is already its stderr (dqguard.worker.serve keeps the protocol on a private copy),
-so nothing is lost: the captured text is written on to fd 2 afterwards.
+at a file for the call and `summaries` reads the blocks. A worker's fd 1 is already its stderr
+(dqguard.worker.serve keeps the protocol on a private copy), so nothing is lost: the captured text
+is written on to fd 2 afterwards.
 
 Vela reads its flags with argparse: a bad one prints the usage to sys.stderr and raises
 SystemExit. `captured` also holds Python's sys.stderr, so the stage can say which flag. It leaves
