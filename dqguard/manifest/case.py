@@ -42,6 +42,11 @@ class Case(NamedTuple):
     stages: tuple[str, ...] = ()  # references applied in order to convert's output (dqguard.worker.staging)
     delegates: int | None = None  # delegate calls expected in the lowered program (DQG005)
     weightless: bool = False  # on fake tensors (dqguard.worker.weightless); exact_qparams overrides it
+    fold_quantize: bool = True  # convert_pt2e's: OpenVINO's lowering takes only unfolded weights
+    # The ratchet on a lowered program's coverage by compute (DQG006): an absolute floor, and how
+    # far below its baseline coverage may fall.
+    min_coverage: float | None = None
+    coverage_tolerance: float = 0.005
 
     def on_fakes(self, exact_qparams: bool = False) -> bool:
         """Whether the case runs weightless; `exact_qparams` is the scan's `--exact-qparams`."""

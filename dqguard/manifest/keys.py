@@ -67,6 +67,12 @@ def _positive_int(value: Any) -> int:
     raise ValueError("must be an integer >= 1")
 
 
+def _share(value: Any) -> float:
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 1:
+        return float(value)
+    raise ValueError("must be a number from 0 to 1 (a share of the program's FLOPs)")
+
+
 def _bool(value: Any) -> bool:
     if isinstance(value, bool):
         return value
@@ -204,6 +210,9 @@ CASE_KEYS: dict[str, Callable[[Any], Any]] = {
     "stages": _stages,
     "delegates": _count,
     "weightless": _bool,
+    "fold_quantize": _bool,
+    "min_coverage": _share,
+    "coverage_tolerance": _share,
 }
 REQUIRED = ("name", "model", "inputs", "quantizer")
 MATRIX_OWN = ("name", "models", "quantizers", "exclude")  # the matrix's keys that are no case key's

@@ -37,6 +37,9 @@ class _Loading(NamedTuple):
     defaults: dict[str, Any]  # [rules] and [defaults], checked
     seen: dict[str, int]  # case name -> the line of the table that made it first
 
+# Keys about a lowered program, which only a lowering stage makes.
+LOWERING_KEYS = ("delegates", "min_coverage", "coverage_tolerance")
+
 
 def display_path(path: Path) -> str:
     """How a path is shown: relative to the current directory when it lies under it."""
@@ -131,11 +134,12 @@ def _case(raw: dict[str, Any], index: int, loading: _Loading) -> Case | None:
     if missing:
         problems.add(line, label, f"missing required key {', '.join(repr(k) for k in missing)}")
         bad = True
-    if "delegates" in values and not values.get("stages"):
-        # Only a lowering stage makes delegates: without one the count would always be 0.
-        problems.add(lines.key(line, "delegates") if "delegates" in raw else lines.table("defaults"), label,
-                     "key 'delegates' needs 'stages' with a lowering stage, such as 'dqguard.stages:xnnpack'")
-        bad = True
+    for key in LOWERING_KEYS:
+        if key in values and not values.get("stages"):
+            # Only a lowering stage makes delegates: without one there is nothing to count.
+            problems.add(lines.key(line, key) if key in raw else lines.table("defaults"), label,
+                         f"key '{key}' needs 'stages' with a lowering stage, such as 'dqguard.stages:xnnpack'")
+            bad = True
     name = values.get("name")
     if isinstance(name, str):
         if name in loading.seen:

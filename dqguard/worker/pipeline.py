@@ -178,7 +178,7 @@ def quantize(case: Case, exported: torch.fx.GraphModule, example: Example, quant
         if case.qat:
             flow.move_to_eval(prepared)
     with steps.step("convert", "convert_pt2e"):
-        converted: torch.fx.GraphModule = flow.convert(prepared)
+        converted: torch.fx.GraphModule = flow.convert(prepared, fold_quantize=case.fold_quantize)
         if mode is not None:
             weightless.check_converted(converted)
     return converted
