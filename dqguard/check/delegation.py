@@ -28,6 +28,7 @@ from dqguard.check.quantized import Quantized, Structure
 from dqguard.check.sharing import graphs, node_ref
 from dqguard.locate import user_frame
 from dqguard.records import Delegation, Finding
+from dqguard.words import plural
 
 DELEGATE_CALL = "executorch_call_delegate"
 _QDQ = QUANTIZE_OPS | DEQUANTIZE_OPS | CHOOSE_QPARAMS_OPS
@@ -126,6 +127,6 @@ def changed(expected: int, actual: Delegation | None, stage: str | None,
             fallback: tuple[str, int]) -> Finding:
     count = actual.delegates if actual is not None else 0
     where = f" ({', '.join(actual.backends)})" if actual is not None and actual.backends else ""
-    return Finding(rule="DQG005", message=f"expected {expected} delegate{'' if expected == 1 else 's'}, "
+    return Finding(rule="DQG005", message=f"expected {plural(expected, 'delegate')}, "
                    f"the lowered program has {count}{where}", path=fallback[0], line=fallback[1],
                    stage=stage)

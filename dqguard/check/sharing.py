@@ -52,6 +52,7 @@ from dqguard.check.ops import (
 from dqguard.check.quantized import Quantized, by_annotation, classifier
 from dqguard.locate import library_frame, user_frame
 from dqguard.records import Finding, NodeRef
+from dqguard.words import plural
 
 __all__ = ["CHOOSE_QPARAMS_OPS", "DEQUANTIZE_OPS", "QUANTIZE_OPS", "check", "is_quantized", "op_name"]
 is_quantized = by_annotation
@@ -162,10 +163,6 @@ def _listed(refs: list[NodeRef]) -> str:
     return ", ".join(shown)
 
 
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}{'' if count == 1 else 's'}"
-
-
 def _nothing_quantized(nodes: list[torch.fx.Node], quantized: Quantized,
                        fallback: tuple[str, int]) -> Finding | None:
     path, line = fallback
@@ -174,7 +171,7 @@ def _nothing_quantized(nodes: list[torch.fx.Node], quantized: Quantized,
         message = ("nothing is quantized: the converted graph has no quantized op, so there is nothing "
                    "to check (the quantizer matched no op of this model)")
     elif not any(op_name(node) in QUANTIZE_OPS | DEQUANTIZE_OPS for node in nodes):
-        message = (f"nothing is quantized: the quantizer annotated {_plural(count, 'op')} but convert "
+        message = (f"nothing is quantized: the quantizer annotated {plural(count, 'op')} but convert "
                    "produced no quantize or dequantize op (its specs ask for float or fp16 only), so "
                    "there is nothing to check")
     else:
@@ -224,10 +221,10 @@ def _shared(nodes: list[torch.fx.Node], quantized: Quantized, root: Path,
         path, line = fallback
         if primary is not None and primary.path is not None and primary.line is not None:
             path, line = primary.path, primary.line
-        message = (f"{node.name} is shared by {_plural(len(consumers), 'quantized op')} "
+        message = (f"{node.name} is shared by {plural(len(consumers), 'quantized op')} "
                    f"({_listed(quantized_refs)})")
         if others:
-            message += f" and {_plural(len(others), 'other user')} ({_listed(others)})"
+            message += f" and {plural(len(others), 'other user')} ({_listed(others)})"
         if producer is not None:
             message += f"; it dequantizes {_where(producer)}"
         reason = why_shared(node)

@@ -23,6 +23,7 @@ from dqguard.manifest import projects
 from dqguard.records import Finding, NodeRef, severity_of
 from dqguard.report.summary import flowchart
 from dqguard.rules import RULES
+from dqguard.words import plural
 
 SUFFIXES = (".svg", ".dot", ".md")
 
@@ -134,7 +135,7 @@ def run(options: ScanOptions, case: str, graph: Path | None) -> int:
     findings = list(result.findings)
     for finding in findings:
         print(text(finding, name), end="\n\n")
-    count = f", {len(findings)} finding{'s' * (len(findings) != 1)}" if findings else ""
+    count = f", {plural(len(findings), 'finding')}" if findings else ""
     print(f"{name}: {result.status}{count}")
     if graph is not None:
         write_graph(graph, findings, name)

@@ -29,6 +29,7 @@ from dqguard.report.style import Style
 from dqguard.run import cache as cache_module
 from dqguard.run import pool as runner
 from dqguard.run.cache import DIRECTORY_NAME, Cache
+from dqguard.words import plural
 
 
 def in_shard(name: str, shard: tuple[int, int]) -> bool:
@@ -277,7 +278,7 @@ def write_baseline(options: ScanOptions, path: Path | None) -> int:
     for target, results in written.items():
         count = baseline.write(target, results)
         sys.stderr.write(f"dqguard: wrote {manifest_module.display_path(target.resolve())} "
-                         f"({count} finding{'' if count == 1 else 's'})\n")
+                         f"({plural(count, 'finding')})\n")
     return EXIT_FINDINGS if failed else EXIT_CLEAN
 
 

@@ -25,6 +25,7 @@ from dqguard.report import text
 from dqguard.report.grouping import Group, grouped
 from dqguard.report.style import Style
 from dqguard.rules import RULES
+from dqguard.words import noun, plural
 
 LIMIT = 2**20  # bytes GitHub accepts per step summary
 FAN_OUT = 8  # consumers drawn one by one; the rest become one "+N more" node
@@ -108,7 +109,7 @@ def flowchart(finding: Finding) -> str:
 
 
 def _cases(names: tuple[str, ...]) -> str:
-    return f"{'case' if len(names) == 1 else 'cases'} {', '.join(code(n) for n in names)}"
+    return f"{noun(len(names), 'case')} {', '.join(code(n) for n in names)}"
 
 
 def _icon(finding: Finding) -> str:
@@ -200,7 +201,7 @@ def markdown(result: ScanResult, style: Style, limit: int = LIMIT) -> str:
     where = ", ".join(places[:-1]) + " and " + places[-1] if len(places) > 1 else places[0]
 
     def note(left: int) -> str:
-        return (f"\n\n> **Truncated:** {left} more part{'s' if left != 1 else ''} of this summary "
+        return (f"\n\n> **Truncated:** {plural(left, 'more part')} of this summary "
                 f"did not fit in the step summary's size limit (GitHub allows 1 MiB). Every finding is in "
                 f"{where}.\n")
 
