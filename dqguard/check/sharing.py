@@ -51,7 +51,7 @@ from dqguard.check.ops import (
 )
 from dqguard.check.quantized import Quantized, by_annotation, classifier
 from dqguard.locate import library_frame, user_frame
-from dqguard.records import Finding, NodeRef
+from dqguard.records import Finding, NodeRef, place
 from dqguard.words import plural
 
 __all__ = ["CHOOSE_QPARAMS_OPS", "DEQUANTIZE_OPS", "QUANTIZE_OPS", "check", "is_quantized", "op_name"]
@@ -142,9 +142,8 @@ def _shapes(nodes: list[torch.fx.Node]) -> tuple[tuple[str, str], ...]:
 
 
 def _where(ref: NodeRef) -> str:
-    if ref.line is not None:
-        return f"{ref.node} at line {ref.line}"
-    return ref.module or ref.node
+    # The finding's path is the file: a message names only the line, or where a library's node is.
+    return f"{ref.node} at line {ref.line}" if ref.line is not None else place(ref) or ref.node
 
 
 def _listed(refs: list[NodeRef]) -> str:

@@ -20,7 +20,7 @@
 import html
 import re
 
-from dqguard.records import Finding, NodeRef, ScanResult, is_case_error, severity_of
+from dqguard.records import Finding, NodeRef, ScanResult, is_case_error, place, severity_of
 from dqguard.report import text
 from dqguard.report.grouping import Group, grouped
 from dqguard.report.style import Style
@@ -65,11 +65,7 @@ def _name(ref: NodeRef) -> str:
 
 
 def _where(ref: NodeRef) -> str:
-    if ref.path is not None and ref.line is not None:
-        return f"{ref.path}:{ref.line}"
-    if ref.module is not None:
-        return ref.module  # a library model's node: the submodule says where, no line of yours does
-    return "no source line"
+    return place(ref) or "no source line"
 
 
 def flowchart(finding: Finding) -> str:
@@ -82,7 +78,7 @@ def flowchart(finding: Finding) -> str:
 
     producer = finding.producer
     if producer is not None:
-        where = () if producer.path is None and producer.module is None else (_where(producer),)
+        where = tuple(filter(None, [place(producer)]))
         lines.append(f"  p[{mermaid_label(_name(producer), *shaped(producer), *where)}]")
     quantize = "choose_qparams, quantize" if finding.rule == "DQG002" else "quantize"
     lines.append(f"  q[{mermaid_label(quantize)}]")
