@@ -133,7 +133,8 @@ def _child_main(mode: str, name: str, export: str | None) -> dict[str, Any]:
     sys.path.insert(0, str(ROOT))
     import torch
 
-    from dqguard.check.sharing import check, is_quantized
+    from dqguard.check.quantized import by_annotation
+    from dqguard.check.sharing import check
     from dqguard.manifest import load as manifest
     from dqguard.records import finding_to_json
     from dqguard.worker import pipeline
@@ -156,7 +157,7 @@ def _child_main(mode: str, name: str, export: str | None) -> dict[str, Any]:
     converted = plain_convert(case._replace(strict=export == "strict"), phases, use_minmax_qparams)
     return {
         "export_s": phases["export"],
-        "quantized": [str(node.target) for node in converted.graph.nodes if is_quantized(node)],
+        "quantized": [str(node.target) for node in converted.graph.nodes if by_annotation(node)],
         "rules": [f.rule for f in check(converted, ROOT, ("dqguard.toml", case.line))],
     }
 

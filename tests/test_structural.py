@@ -12,7 +12,7 @@ from torchao.quantization.pt2e.quantizer.x86_inductor_quantizer import (
 )
 from torchao.testing.pt2e._xnnpack_quantizer import get_symmetric_quantization_config
 
-from dqguard.check.sharing import op_name
+from dqguard.check.ops import op_name
 from dqguard.manifest import load as manifest
 from dqguard.worker import pipeline
 from dqguard.worker.structural import use_minmax_qparams

@@ -28,8 +28,9 @@ from typing import Any, NamedTuple
 import torch
 
 from dqguard.check import delegation
+from dqguard.check.nodes import graphs
 from dqguard.check.quantized import classifier
-from dqguard.check.sharing import check, graphs, shared
+from dqguard.check.sharing import check, shared
 from dqguard.manifest.load import Case
 from dqguard.records import Delegation, Finding
 from dqguard.worker import references
