@@ -17,7 +17,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from dqguard.records import CaseResult, Finding, ScanResult
 from dqguard.report.json import result_from_document
@@ -30,6 +30,7 @@ REPOS = {
     "hostile": RESOURCES / "report-hostile",
     "fanout": RESOURCES / "report-fanout",
 }
+DATA = ROOT / "tests" / "data"
 OUT = "out"  # under the scanned copy
 FILES = {"json": "report.json", "sarif": "report.sarif", "junit": "report.xml"}
 
@@ -85,6 +86,13 @@ def scan(name: str) -> Run:
     if run.returncode not in (0, 1):
         raise AssertionError(f"dqguard scan of {name} exited {run.returncode}:\n{run.stderr}")
     return run
+
+
+@functools.cache
+def sarif_schema() -> dict[str, Any]:
+    """SARIF 2.1.0's JSON schema (OASIS errata 01), what every SARIF document must validate against."""
+    schema: dict[str, Any] = json.loads((DATA / "sarif-schema-2.1.0.json").read_text())
+    return schema
 
 
 _FRAME = re.compile(r'^  File "(?P<path>[^"]*)", line \d+, in .*$')

@@ -10,8 +10,8 @@ from dqguard.check.ops import DEQUANTIZE_OPS, op_name
 from dqguard.check.quantized import by_annotation
 from dqguard.check.sharing import check
 from testing import RESOURCES, expected_line
+from testing.inprocess import InProcess
 from testing.lines import current, verdicts
-from tests.conftest import InProcess
 
 GRAPHS = RESOURCES / "findings" / "graphs.py"
 

@@ -11,7 +11,7 @@ from dqguard.manifest import load as manifest
 from dqguard.run.pool import plan
 from dqguard.worker import examples
 from testing import RESOURCES, copy_repo, dqguard, expected_line
-from tests.conftest import InProcess, load_cases
+from testing.inprocess import InProcess, load_cases
 
 MODELS = RESOURCES / "inputs" / "models.py"
 

@@ -12,7 +12,7 @@ from dqguard.check.sharing import check, shared
 from dqguard.records import Finding
 from dqguard.worker import pipeline, programs
 from testing import RESOURCES
-from tests.conftest import InProcess, load_cases
+from testing.inprocess import InProcess, load_cases
 
 SCENARIOS = [
     *(("seed", name) for name in ("chain", "fan-out", "fan-out-add-not-quantized", "pool-own-config")),

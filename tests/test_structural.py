@@ -14,11 +14,10 @@ from torchao.testing.pt2e._xnnpack_quantizer import get_symmetric_quantization_c
 
 from dqguard.check.ops import op_name
 from dqguard.manifest import load as manifest
-from dqguard.worker import pipeline
 from dqguard.worker.structural import use_minmax_qparams
 from testing import RESOURCES
+from testing.inprocess import InProcess, convert, load_cases
 from testing.structure import Key, Run, compare_modes, plain_convert
-from tests.conftest import InProcess, load_cases
 
 SCENARIOS = sorted(path.parent.name for path in RESOURCES.glob("*/dqguard.toml"))
 # Exact mode spends minutes in HistogramObserver's search on MobileViT's activations; the same
@@ -120,7 +119,7 @@ def test_exact_mode_reproduces_the_quantizers_own_numbers(
     flag = in_process.convert(repo, name, exact_qparams=True)
     case = load_cases(RESOURCES / repo)[name]
     torch.manual_seed(0)
-    key = pipeline.convert(case._replace(exact_qparams=True), exact_qparams=False)
+    key = convert(case._replace(exact_qparams=True), exact_qparams=False)
     torch.manual_seed(0)
     structural = in_process.convert(repo, name)
     torch.manual_seed(0)

@@ -2,7 +2,7 @@
 
 In GitHub Actions this text lands in the step's log next to the annotations, so every string a
 user, a model or an exception controls goes through `logsafe.escape`: one finding is one line and
-no line can be read as a workflow command. `logsafe.unescape` gives the original text back.
+no line can be read as a workflow command.
 """
 
 from dqguard.records import Finding, ScanResult, counts, severity_of
