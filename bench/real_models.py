@@ -8,7 +8,7 @@ keyword inputs; ViT under dynamic XNNPACK), in this one run:
   plain     a fresh process doing export -> prepare_pt2e -> calibrate -> convert_pt2e with no
             dqguard in it (HistogramObserver's own search), then dqguard's check on its graph
   same      dqguard's findings against the check's on the plain graph, and dqguard's converted
-            graph (`pipeline.convert`, structural) against the plain one, node for node: the
+            graph (`testing.inprocess.convert`, structural) against the plain one, node for node: the
             structural/exact differential on models too slow for CI
   export    strict against non-strict torch.export of each MobileViT case, each the first export
             of a fresh process, with what the quantizer then quantized and the verdict
@@ -133,18 +133,19 @@ def _child_main(mode: str, name: str, export: str | None) -> dict[str, Any]:
     sys.path.insert(0, str(ROOT))
     import torch
 
-    from dqguard.check.sharing import check, is_quantized
+    from dqguard.check.quantized import by_annotation
+    from dqguard.check.sharing import check
     from dqguard.manifest import load as manifest
     from dqguard.records import finding_to_json
-    from dqguard.worker import pipeline
     from dqguard.worker.structural import use_minmax_qparams
+    from testing.inprocess import convert
     from testing.signature import signature
     from testing.structure import plain_convert
 
     [case] = [c for c in manifest.load(ROOT / "dqguard.toml").cases if c.name == name]
     torch.manual_seed(0)  # as pipeline.run does: the same weights and inputs in every process
     if mode == "structural":
-        return {"signature": signature(pipeline.convert(case, exact_qparams=False))}
+        return {"signature": signature(convert(case, exact_qparams=False))}
     phases: dict[str, float] = {}
     if mode == "plain":
         converted = plain_convert(case, phases)
@@ -156,7 +157,7 @@ def _child_main(mode: str, name: str, export: str | None) -> dict[str, Any]:
     converted = plain_convert(case._replace(strict=export == "strict"), phases, use_minmax_qparams)
     return {
         "export_s": phases["export"],
-        "quantized": [str(node.target) for node in converted.graph.nodes if is_quantized(node)],
+        "quantized": [str(node.target) for node in converted.graph.nodes if by_annotation(node)],
         "rules": [f.rule for f in check(converted, ROOT, ("dqguard.toml", case.line))],
     }
 

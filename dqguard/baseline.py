@@ -5,36 +5,21 @@
 findings the baseline holds as baselined (reported, never failing) and lists the entries no
 finding matched any more ("gone": fixed, so the baseline should shrink).
 
-A finding is matched by its fingerprint: the case, the rule, and the dequantize's producer and
-consumers by module path (when the records carry one) or target and source file, never line
-numbers or node names, which move with any unrelated edit and renumber when a node is added
-upstream. Entries are a multiset: two identical findings need two entries.
+A finding is matched by its fingerprint (`records.fingerprint`: the finding's `records.identity`
+within its case, which never holds line numbers or node names). Entries are a multiset: two
+identical findings need two entries.
 """
 
-import hashlib
 import json
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from dqguard.errors import DqguardError
-from dqguard.records import CaseResult, Finding, Gone, NodeRef, is_case_error
+from dqguard.records import CaseResult, Gone, fingerprint, is_case_error
 
 FILE_NAME = "dqguard-baseline.json"
 VERSION = 1
-
-
-def _node(ref: NodeRef | None) -> str:
-    if ref is None:
-        return ""
-    module = getattr(ref, "module", None)  # the nn.Module path, where the records have one
-    return f"{ref.target}@{module}" if module else f"{ref.target}@{ref.path or ''}"
-
-
-def fingerprint(finding: Finding, case: str) -> str:
-    parts = [case, finding.rule, str(getattr(finding, "stage", "") or ""), _node(finding.producer),
-             *sorted(_node(user) for user in finding.users)]
-    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:20]
 
 
 def entries(results: list[CaseResult]) -> list[dict[str, Any]]:

@@ -1,5 +1,10 @@
-"""The records checks hand to reporters. Plain data: JSON in, JSON out, no torch."""
+"""The records checks hand to reporters. Plain data: JSON in, JSON out, no torch.
 
+Also what every reporter and the baseline read off a record the same way: where a node is
+(`source_line`, `place`) and when two findings are the same one (`identity`, `fingerprint`).
+"""
+
+import hashlib
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
@@ -100,6 +105,43 @@ def status_of(findings: tuple[Finding, ...]) -> str:
     if any(is_case_error(f) for f in findings):
         return "error"
     return "findings" if any(not f.baselined for f in findings) else "ok"
+
+
+def source_line(ref: NodeRef) -> str | None:
+    """`path:line` of the user's code that made the node; None when no frame of it is in the repo."""
+    return f"{ref.path}:{ref.line}" if ref.path is not None and ref.line is not None else None
+
+
+def place(ref: NodeRef) -> str | None:
+    """Where a reader finds the node: its `source_line`, else the submodule that ran it (a library
+    model's node, which no line of the user's made); None when neither is known."""
+    return source_line(ref) or ref.module
+
+
+def _anchor(ref: NodeRef | None) -> str:
+    if ref is None:
+        return ""
+    return f"{ref.target}@{ref.module}" if ref.module else f"{ref.target}@{ref.path or ''}"
+
+
+def identity(finding: Finding) -> tuple[str, ...]:
+    """What makes two findings one: the rule, the stage it appeared after, and the dequantize's
+    producer and consumers (in any order), each by its op and the submodule that ran it, or its
+    source file when the records name no submodule.
+
+    The baseline (another commit's scan), code scanning (SARIF's fingerprints, another run) and the
+    grouped reports (another case of the same model) all ask this one question. It deliberately
+    ignores line numbers, which move with any unrelated edit above them, and node names, which
+    renumber when a node is added upstream and change on every re-export; the message names nodes,
+    so it is left out too. The case is not in it: `fingerprint` adds it where runs are compared.
+    """
+    return (finding.rule, finding.stage or "", _anchor(finding.producer),
+            *sorted(_anchor(user) for user in finding.users))
+
+
+def fingerprint(finding: Finding, case: str) -> str:
+    """`identity` within `case`, hashed: a baseline entry's key and SARIF's partial fingerprint."""
+    return hashlib.sha256("\0".join((case, *identity(finding))).encode()).hexdigest()[:20]
 
 
 def _node_to_json(ref: NodeRef | None) -> dict[str, Any] | None:

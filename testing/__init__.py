@@ -50,11 +50,12 @@ def expected_line(path: Path, marker: str) -> int:
 
 
 def matches_golden(path: Path, actual: str) -> bool:
-    """Compare with a golden file; DQGUARD_UPDATE_GOLDEN=1 rewrites it instead."""
+    """Whether `actual` is the golden file's text byte for byte (a CR that a model printed is
+    part of a report); DQGUARD_UPDATE_GOLDEN=1 rewrites the file instead."""
     if os.environ.get("DQGUARD_UPDATE_GOLDEN") == "1":
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(actual)
-    return path.read_text() == actual
+        path.write_text(actual, encoding="utf-8", newline="")
+    return path.read_bytes().decode() == actual
 
 
 _NO_SUBPROCESS = """\

@@ -7,11 +7,16 @@ patched. With `DQGUARD_TEST_INJECT=weightless` it also changes every graph weigh
 converts, by one node, as a bug in that mode would: the differential must see it. The callees
 still run as they do in a scan; the harness (`testing.structure`) drives it through dqguard's
 own runner, so timeouts, crashes and memory limits are the product's.
+
+The watch replaces module attributes by name, so a rename in the product would leave it watching
+nothing: `_wrap` refuses a name the module lacks, and `testing.structure.compare_modes` fails when
+a case that got a verdict from its check left no signature here.
 """
 
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -38,39 +43,48 @@ def graph_file(directory: Path, case: str) -> Path:
     return directory / (hashlib.sha256(case.encode()).hexdigest()[:24] + ".json")
 
 
+def _wrap(module: Any, name: str, wrapper: Callable[[Callable[..., Any]], Callable[..., Any]]) -> None:
+    original = getattr(module, name, None)
+    if not callable(original):
+        raise AssertionError(f"testing.observed: {module.__name__}.{name} is gone; watch what replaced it")
+    setattr(module, name, wrapper(original))
+
+
 def _observe() -> None:
     directory = Path(os.environ[OUTPUT])
     seen: dict[str, Any] = {}
-    run, check = pipeline.run, staging.check
-    swap, patch = pipeline.use_minmax_qparams, pipeline.patch_observers
     inject = os.environ.get(INJECT) == "weightless"
 
-    def observed_run(case: Case, *args: Any, **kwargs: Any) -> CaseResult:
-        seen.clear()
-        result = run(case, *args, **kwargs)
-        graph_file(directory, case.name).write_text(json.dumps(
-            {"signature": seen.get("signature"), "swapped": seen.get("swapped", 0),
-             "patched": seen.get("patched", 0)}))
-        return result
+    def observed_run(run: Callable[..., CaseResult]) -> Callable[..., CaseResult]:
+        def watched(case: Case, *args: Any, **kwargs: Any) -> CaseResult:
+            seen.clear()
+            result = run(case, *args, **kwargs)
+            graph_file(directory, case.name).write_text(json.dumps(
+                {"signature": seen.get("signature"), "swapped": seen.get("swapped", 0),
+                 "patched": seen.get("patched", 0)}))
+            return result
+        return watched
 
-    def observed_check(graph_module: Any, *args: Any) -> Any:
-        if inject and seen.get("patched"):
-            _inject(graph_module)
-        seen["signature"] = signature(graph_module)
-        return check(graph_module, *args)
+    def observed_check(check: Callable[..., Any]) -> Callable[..., Any]:
+        def watched(graph_module: Any, *args: Any) -> Any:
+            if inject and seen.get("patched"):
+                _inject(graph_module)
+            seen["signature"] = signature(graph_module)
+            return check(graph_module, *args)
+        return watched
 
-    def observed_patch(prepared: Any, mode: Any) -> int:
-        seen["patched"] = patch(prepared, mode)
-        return int(seen["patched"])
+    def counted(key: str) -> Callable[[Callable[..., int]], Callable[..., int]]:
+        def wrapper(patch: Callable[..., int]) -> Callable[..., int]:
+            def watched(*args: Any) -> int:
+                seen[key] = int(patch(*args))
+                return int(seen[key])
+            return watched
+        return wrapper
 
-    def observed_swap(prepared: Any) -> int:
-        seen["swapped"] = swap(prepared)
-        return int(seen["swapped"])
-
-    pipeline.run = observed_run  # type: ignore[assignment]
-    staging.check = observed_check  # type: ignore[assignment]
-    pipeline.use_minmax_qparams = observed_swap
-    pipeline.patch_observers = observed_patch
+    _wrap(pipeline, "run", observed_run)
+    _wrap(staging, "check", observed_check)
+    _wrap(pipeline, "use_minmax_qparams", counted("swapped"))
+    _wrap(pipeline, "patch_observers", counted("patched"))
 
 
 if __name__ == "__main__":

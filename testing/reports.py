@@ -1,10 +1,15 @@
-"""Real scans for the report tests, each run once per test session and shared.
+"""Real scans for the report tests, each run once per test session and shared, and the results
+the golden tests render, checked in.
 
 A run copies a scenario repository to a temporary directory and runs the real CLI there, as CI
 would: every file format at once (`--format json:... --format sarif:... --format junit:...
---format github --summary ...`) with `GITHUB_OUTPUT` and `GITHUB_STEP_SUMMARY` set. Its JSON
-report, read back, is what the golden tests render; `normalised` strips what changes from run to
-run (times, cache hits, absolute paths, frames of code outside the scenario).
+--format github --summary ...`) with `GITHUB_OUTPUT` and `GITHUB_STEP_SUMMARY` set. `normalised`
+reads its JSON report back without what changes from run to run (times, cache hits, absolute
+paths, frames of code outside the scenario).
+
+The golden tests render `checked_in` results (tests/data/results/NAME.json), so they test the
+renderers alone; one test compares those files with a fresh scan. After an intended change to
+what a scan finds, `python -m testing.reports [NAME...]` rewrites them from real scans.
 """
 
 import atexit
@@ -17,9 +22,9 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from dqguard.records import CaseResult, Finding, ScanResult
+from dqguard.records import CaseResult, Finding, Gone, ScanResult, case_from_json, case_to_json
 from dqguard.report.json import result_from_document
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,6 +35,8 @@ REPOS = {
     "hostile": RESOURCES / "report-hostile",
     "fanout": RESOURCES / "report-fanout",
 }
+DATA = ROOT / "tests" / "data"
+RESULTS = DATA / "results"
 OUT = "out"  # under the scanned copy
 FILES = {"json": "report.json", "sarif": "report.sarif", "junit": "report.xml"}
 
@@ -87,6 +94,13 @@ def scan(name: str) -> Run:
     return run
 
 
+@functools.cache
+def sarif_schema() -> dict[str, Any]:
+    """SARIF 2.1.0's JSON schema (OASIS errata 01), what every SARIF document must validate against."""
+    schema: dict[str, Any] = json.loads((DATA / "sarif-schema-2.1.0.json").read_text())
+    return schema
+
+
 _FRAME = re.compile(r'^  File "(?P<path>[^"]*)", line \d+, in .*$')
 
 
@@ -122,3 +136,33 @@ def normalised(name: str) -> ScanResult:
     run = scan(name)
     result = run.result()
     return result._replace(cases=tuple(_case(c, run.directory) for c in result.cases))
+
+
+def result_to_json(result: ScanResult) -> dict[str, Any]:
+    """Every field of the ScanResult: unlike the JSON report, severities stay as the records hold them."""
+    return {"manifest": result.manifest, "baseline": result.baseline,
+            "cases": [case_to_json(case) for case in result.cases],
+            "gone": [gone._asdict() for gone in result.gone]}
+
+
+def result_from_json(data: dict[str, Any]) -> ScanResult:
+    return ScanResult(manifest=data["manifest"], cases=tuple(case_from_json(c) for c in data["cases"]),
+                      baseline=data["baseline"], gone=tuple(Gone(**gone) for gone in data["gone"]))
+
+
+def checked_in(name: str) -> ScanResult:
+    """Scenario `name`'s normalised result as tests/data/results holds it: no scan, no torch."""
+    return result_from_json(json.loads((RESULTS / f"{name}.json").read_text(encoding="utf-8")))
+
+
+def write_checked_in(name: str) -> Path:
+    path = RESULTS / f"{name}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(result_to_json(normalised(name)), indent=2, ensure_ascii=False) + "\n"
+    path.write_text(text, encoding="utf-8", newline="")
+    return path
+
+
+if __name__ == "__main__":
+    for chosen in sys.argv[1:] or REPOS:
+        print(write_checked_in(chosen))

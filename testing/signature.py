@@ -8,7 +8,7 @@ from typing import Any
 
 import torch
 
-from dqguard.check.sharing import op_name
+from dqguard.check.ops import op_name
 
 # Per-tensor quantize/dequantize carry scale and zero point as literal arguments, not nodes:
 # these are the only values structural mode changes.

@@ -31,7 +31,7 @@ _CHECKOUT = str(Path(__file__).resolve().parent.parent)
 class Run(NamedTuple):
     status: str
     findings: list[Any]  # as JSON
-    signature: list[Any] | None  # None: the case never reached the check
+    signature: list[Any] | None  # None: the case failed (status "error") before its check
     swapped: int  # observers structural mode gave min/max qparams (0 in exact mode)
     patched: int  # observers weightless mode made fake-safe (0 unless it ran weightless)
     notes: list[str]
@@ -75,6 +75,11 @@ def compare_modes(
                 for case, result in zip(chosen, results, strict=True):
                     file = graph_file(Path(graphs), case.name)
                     seen = json.loads(file.read_text()) if file.exists() else {}
+                    # A verdict comes from the check: if the watch saw none, it watches nothing and
+                    # every comparison below would pass on nothing.
+                    if result.status != "error" and seen.get("signature") is None:
+                        raise AssertionError(f"{name}/{case.name} ({mode}): {result.status}, but "
+                                             "testing.observed saw no check")
                     runs[name, case.name, mode] = Run(
                         status=result.status,
                         findings=[finding_to_json(f) for f in result.findings],

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from dqguard import baseline
-from dqguard.records import CaseResult, Finding, NodeRef
+from dqguard.records import CaseResult, Finding, NodeRef, fingerprint
 from testing import copy_repo, dqguard
 
 DYNAMIC = ("zoo/Projections/xnnpack_dynamic", "zoo/Embedder/xnnpack_dynamic")
@@ -21,10 +21,19 @@ def _finding(line: int, node: str, users: tuple[tuple[str, str], ...]) -> Findin
 
 def test_fingerprints_ignore_lines_and_node_names_not_consumers() -> None:
     users = (("aten.linear.default", "models/blocks.py"), ("aten.linear.default", "models/blocks.py"))
-    first = baseline.fingerprint(_finding(10, "1", users), "case")
-    assert baseline.fingerprint(_finding(42, "7", users), "case") == first
-    assert baseline.fingerprint(_finding(10, "1", users[:1]), "case") != first
-    assert baseline.fingerprint(_finding(10, "1", users), "other") != first
+    first = fingerprint(_finding(10, "1", users), "case")
+    assert fingerprint(_finding(42, "7", users), "case") == first
+    assert fingerprint(_finding(10, "1", users[:1]), "case") != first
+    assert fingerprint(_finding(10, "1", users), "other") != first
+
+
+def test_fingerprints_match_the_baselines_repositories_already_hold() -> None:
+    # Committed dqguard-baseline.json files hold these hashes: the identity may not drift.
+    finding = Finding("DQG001", "m", "models.py", 3, dequantize="dq", stage="convert",
+                      users=(NodeRef("linear", "linear", "models.py", 3, module="layers.0.q_proj"),
+                             NodeRef("linear_1", "linear", "models.py", 4)),
+                      producer=NodeRef("x", "input", None, None))
+    assert fingerprint(finding, "zoo/case") == "ebeb6a6287fd8b95de6b"
 
 
 def test_apply_is_a_multiset_and_returns_what_is_gone() -> None:

@@ -5,10 +5,13 @@ from pathlib import Path
 import pytest
 import torch
 
-from dqguard.check.sharing import DEQUANTIZE_OPS, check, graphs, is_quantized, op_name
+from dqguard.check.nodes import graphs
+from dqguard.check.ops import DEQUANTIZE_OPS, op_name
+from dqguard.check.quantized import by_annotation
+from dqguard.check.sharing import check
 from testing import RESOURCES, expected_line
+from testing.inprocess import InProcess
 from testing.lines import current, verdicts
-from tests.conftest import InProcess
 
 GRAPHS = RESOURCES / "findings" / "graphs.py"
 
@@ -30,7 +33,7 @@ def test_a_dequantize_shared_only_by_float_ops_is_fine(in_process: InProcess) ->
     graph = in_process.convert("seed", "fan-out-add-not-quantized").graph
     [shared] = _shared_dequantizes(graph)
     assert {torch.ops.aten.add.Tensor, torch.ops.aten.mul.Tensor} <= {u.target for u in shared.users}
-    assert not any(is_quantized(u) for u in shared.users)
+    assert not any(by_annotation(u) for u in shared.users)
 
 
 def test_dynamic_quantization_shares_one_dequantize(in_process: InProcess) -> None:
@@ -125,7 +128,7 @@ def test_a_shared_dequantize_in_a_while_loop_body_is_found(in_process: InProcess
     # prepare_pt2e and convert_pt2e quantize while_loop bodies as graphs of their own; the
     # top-level graph holds no quantized op at all.
     converted = in_process.convert("findings", "loop/dynamic")
-    assert not any(is_quantized(n) for n in converted.graph.nodes)
+    assert not any(by_annotation(n) for n in converted.graph.nodes)
     [finding] = in_process.run("findings", "loop/dynamic").findings
     [rule] = verdicts("testing/resources/findings", current())["loop/dynamic"]
     assert finding.rule == rule
@@ -135,13 +138,13 @@ def test_a_shared_dequantize_in_a_while_loop_body_is_found(in_process: InProcess
     else:
         # This torch's prepare left the body alone as well (torch 2.9): the body is there, in float.
         bodies = [module for module in graphs(converted) if module is not converted]
-        assert bodies and not any(is_quantized(n) for module in bodies for n in module.graph.nodes)
+        assert bodies and not any(by_annotation(n) for module in bodies for n in module.graph.nodes)
         assert finding.rule == "DQG003"
 
 
 def test_annotations_that_quantize_nothing_are_a_finding(in_process: InProcess) -> None:
     converted = in_process.convert("findings", "three-heads/half")
-    assert sum(is_quantized(n) for n in converted.graph.nodes) == 3
+    assert sum(by_annotation(n) for n in converted.graph.nodes) == 3
     assert not any(op_name(n) in DEQUANTIZE_OPS for n in converted.graph.nodes)
     [finding] = in_process.run("findings", "three-heads/half").findings
     assert finding.rule == "DQG003"

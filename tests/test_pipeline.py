@@ -11,7 +11,7 @@ from dqguard.manifest.case import Case
 from dqguard.run.plan import plan
 from dqguard.worker import examples
 from testing import RESOURCES, copy_repo, dqguard, expected_line
-from tests.conftest import InProcess, load_cases
+from testing.inprocess import InProcess, load_cases
 
 MODELS = RESOURCES / "inputs" / "models.py"
 

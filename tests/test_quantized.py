@@ -10,9 +10,9 @@ from dqguard import stages
 from dqguard.check.quantized import Structure, annotated
 from dqguard.check.sharing import check, shared
 from dqguard.records import Finding
-from dqguard.worker import pipeline, staging
+from dqguard.worker import pipeline, programs
 from testing import RESOURCES
-from tests.conftest import InProcess, load_cases
+from testing.inprocess import InProcess, load_cases
 
 SCENARIOS = [
     *(("seed", name) for name in ("chain", "fan-out", "fan-out-add-not-quantized", "pool-own-config")),
@@ -26,11 +26,11 @@ def _summary(findings: list[Finding]) -> list[tuple[str, tuple[tuple[str | None,
     return sorted((f.rule, tuple(sorted((u.path, u.line) for u in f.users))) for f in findings)
 
 
-def _reexported(in_process: InProcess, repo: str, name: str) -> tuple[torch.fx.GraphModule, staging.View]:
+def _reexported(in_process: InProcess, repo: str, name: str) -> tuple[torch.fx.GraphModule, programs.View]:
     converted = in_process.convert(repo, name)
     case = load_cases(RESOURCES / repo)[name]
     example = pipeline.load_inputs(case.inputs)
-    program = staging.view(stages.reexport(converted, example))
+    program = programs.view(stages.reexport(converted, example))
     return converted, program
 
 
@@ -41,7 +41,7 @@ def test_structure_agrees_with_the_annotations_after_a_reexport(in_process: InPr
     converted, program = _reexported(in_process, repo, name)
     if name == "merged":  # the user's merge, so that a static sharing is among the cases
         __import__("passes").merge_dequantize(converted)
-        program = staging.view(__import__("passes").merge_dequantize(program.module))
+        program = programs.view(__import__("passes").merge_dequantize(program.module))
     assert not annotated(program.module.graph.nodes)
     expected = _summary(check(converted, root, ("dqguard.toml", 1)))
     found = _summary(shared(program.module, root, ("dqguard.toml", 1), program.constants))

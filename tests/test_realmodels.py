@@ -10,9 +10,8 @@ import jsonschema
 import pytest
 
 from dqguard.rules import RULES
-from testing import RESOURCES, copy_repo, dqguard
-from tests.conftest import load_cases
-from tests.test_report_sarif import SCHEMA
+from testing import RESOURCES, copy_repo, dqguard, reports
+from testing.inprocess import load_cases
 
 CASES = ("bert-keywords/x86", "bert-keywords/xnnpack", "vit/xnnpack-dynamic", "gpt2-with-cache/x86",
          "gpt2/x86")
@@ -72,7 +71,7 @@ def test_vit_findings_name_the_projections_by_module_and_library_frame(scanned: 
 
 
 def test_sarif_and_the_summary_show_the_module_paths(scanned: dict[str, Any]) -> None:
-    jsonschema.Draft4Validator(SCHEMA).validate(scanned["sarif"])
+    jsonschema.Draft4Validator(reports.sarif_schema()).validate(scanned["sarif"])
     [run] = scanned["sarif"]["runs"]
     shared = [r for r in run["results"] if r["ruleId"] == "DQG002"]
     modules = [[logical["fullyQualifiedName"] for related in r["relatedLocations"]

@@ -2,10 +2,11 @@
 
 from dqguard.commands.paths import rebase
 from dqguard.records import CaseResult, ScanResult
-from dqguard.report import github, logsafe, text
+from dqguard.report import github, text
 from dqguard.report.style import Style
 from dqguard.rules import RULES
 from testing import reports
+from testing.logsafe import unescape
 from testing.workflow_commands import Command, commands
 
 ANNOTATIONS = ("error", "warning", "notice")
@@ -107,4 +108,4 @@ def test_plain_log_lines_escape_and_unescape() -> None:
     line = text.finding_line(hostile.findings[0], hostile.name)
     assert "\n" not in line and "##[" not in line
     assert commands(line) == []
-    assert logsafe.unescape(line).endswith(f"[{hostile.name}]")
+    assert unescape(line).endswith(f"[{hostile.name}]")

@@ -1,12 +1,13 @@
-"""Every format, rendered from real scans, against the files in tests/golden/.
+"""Every format, rendered from checked-in scan results, against the files in tests/golden/report/.
 
-Runs: `findings` (examples/demo), `errors` (a case whose model raises), `hostile` (case names,
-exception text and stderr built to break reporters) and `fanout` (30 consumers of one dequantize,
-12 shared dequantizes). Regenerate after an intended change with DQGUARD_UPDATE_GOLDEN=1 and
-review the diff.
+The results (tests/data/results/, see `testing.reports`) are real scans of: `findings`
+(examples/demo), `errors` (a case whose model raises), `hostile` (case names, exception text and
+stderr built to break reporters) and `fanout` (30 consumers of one dequantize, 12 shared
+dequantizes). Rendering them needs no scan, so these tests are about the renderers alone; the
+last test checks the results are still what a scan gives. Regenerate goldens after an intended
+change with DQGUARD_UPDATE_GOLDEN=1 and review the diff.
 """
 
-import os
 import re
 from pathlib import Path
 
@@ -14,7 +15,7 @@ import pytest
 
 from dqguard.report import FORMATS
 from dqguard.report.style import Style
-from testing import reports
+from testing import matches_golden, reports
 from testing.workflow_commands import commands
 
 GOLDEN = Path(__file__).parent / "golden" / "report"
@@ -25,7 +26,7 @@ _TOKEN = re.compile(r"^::stop-commands::([0-9a-f]{32})$", re.MULTILINE)  # ours,
 
 
 def rendered(run: str, fmt: str) -> str:
-    output = FORMATS[fmt](reports.normalised(run), STYLE)
+    output = FORMATS[fmt](reports.checked_in(run), STYLE)
     for token in set(_TOKEN.findall(output)):  # random per run
         output = output.replace(token, "TOKEN")
     return output
@@ -39,20 +40,25 @@ def test_every_format_has_goldens() -> None:
 @pytest.mark.parametrize("run", list(reports.REPOS))
 def test_golden(run: str, fmt: str) -> None:
     path = GOLDEN / f"{run}.{SUFFIX[fmt]}"
-    output = rendered(run, fmt)
-    if os.environ.get("DQGUARD_UPDATE_GOLDEN") == "1":
-        path.write_text(output, encoding="utf-8", newline="")
-    assert output == path.read_bytes().decode(), (
+    assert matches_golden(path, rendered(run, fmt)), (
         f"{path.name} differs; if the change is intended, rerun with DQGUARD_UPDATE_GOLDEN=1"
     )
 
 
 @pytest.mark.parametrize("fmt", list(SUFFIX))
 def test_hostile_input_runs_no_command_of_its_own(fmt: str) -> None:
-    carried_out = commands(FORMATS[fmt](reports.scan("hostile").result(), STYLE))
+    carried_out = commands(FORMATS[fmt](reports.checked_in("hostile"), STYLE))
     if fmt == "github":
         assert {c.name for c in carried_out} == {"warning", "error", "group", "endgroup"}
         annotations = [c for c in carried_out if c.name in ("warning", "error")]
         assert [c.properties["file"] for c in annotations] == ["hostile.py", "dqguard.toml", "dqguard.toml"]
     else:
         assert carried_out == []
+
+
+@pytest.mark.parametrize("run", list(reports.REPOS))
+def test_the_checked_in_results_are_what_a_scan_gives(run: str) -> None:
+    assert reports.normalised(run) == reports.checked_in(run), (
+        f"a scan of {run} no longer gives tests/data/results/{run}.json; if intended, rewrite it with "
+        f"`python -m testing.reports {run}` and review the diff"
+    )

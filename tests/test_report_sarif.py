@@ -1,7 +1,6 @@
 """SARIF from real scans: valid against the OASIS schema, complete for code scanning, stable."""
 
 import json
-from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -13,8 +12,6 @@ from dqguard.report.style import Style
 from dqguard.rules import RULES
 from testing import reports
 
-SCHEMA = json.loads((Path(__file__).parent / "data" / "sarif-schema-2.1.0.json").read_text())
-
 
 def written(run: str) -> dict[str, Any]:
     return json.loads((reports.scan(run).out / reports.FILES["sarif"]).read_text())  # type: ignore[no-any-return]
@@ -22,7 +19,8 @@ def written(run: str) -> dict[str, Any]:
 
 @pytest.mark.parametrize("run", list(reports.REPOS))
 def test_valid_against_the_schema(run: str) -> None:
-    jsonschema.Draft4Validator(SCHEMA, format_checker=jsonschema.FormatChecker()).validate(written(run))
+    validator = jsonschema.Draft4Validator(reports.sarif_schema(), format_checker=jsonschema.FormatChecker())
+    validator.validate(written(run))
 
 
 def test_rules_come_from_the_registry() -> None:

@@ -118,9 +118,9 @@ def test_hostile_text_renders_as_written_and_starts_no_command() -> None:
 
 def test_summary_stays_under_the_limit_with_a_note() -> None:
     base = reports.normalised("fanout")
-    many = tuple(  # 200 copies of each case, each with findings of its own
+    many = tuple(  # 200 copies of each case, each with findings of its own (at lines of their own)
         case._replace(name=f"{case.name}#{i}",
-                      findings=tuple(f._replace(dequantize=f"{f.dequantize}_{i}") for f in case.findings))
+                      findings=tuple(f._replace(line=f.line + 1000 * i) for f in case.findings))
         for i in range(200) for case in base.cases)
     big = ScanResult(base.manifest, many)
     markdown = summary.markdown(big, Style(others=("the SARIF report x.sarif",)))

@@ -3,6 +3,7 @@
 from dqguard.report import logsafe, text
 from dqguard.report.style import Style
 from testing import reports
+from testing.logsafe import unescape
 from testing.workflow_commands import commands
 
 
@@ -14,12 +15,12 @@ def test_hostile_text_is_inert_and_round_trips() -> None:
     for case in result.cases:
         for finding in case.findings:
             expected = f"{finding.path}:{finding.line}: {finding.rule} {finding.message} [{case.name}]"
-            assert logsafe.unescape(next(lines)) == expected
+            assert unescape(next(lines)) == expected
             if finding.detail:
                 shown = [next(lines) for _ in finding.detail.split("\n")]
                 assert all(line.startswith("    ") for line in shown)
-                assert "\n".join(logsafe.unescape(line[4:]) for line in shown) == finding.detail
-        status = logsafe.unescape(next(lines))
+                assert "\n".join(unescape(line[4:]) for line in shown) == finding.detail
+        status = unescape(next(lines))
         assert status.startswith(f"  {case.name}: {case.status} in ")
     assert next(lines) == text.summary_line(result)
 
@@ -29,7 +30,7 @@ def test_escape_inverts_for_every_kind_of_line_start() -> None:
     for value in values:
         for start in (True, False):
             escaped = logsafe.escape(value, line_start=start)
-            assert logsafe.unescape(escaped) == value
+            assert unescape(escaped) == value
             assert "\n" not in escaped and "\r" not in escaped and "##[" not in escaped
             if start:
                 assert commands(escaped) == []

@@ -12,13 +12,12 @@ from torchao.quantization.pt2e.quantizer.x86_inductor_quantizer import (
 )
 from torchao.testing.pt2e._xnnpack_quantizer import get_symmetric_quantization_config
 
-from dqguard.check.sharing import op_name
+from dqguard.check.ops import op_name
 from dqguard.manifest import load as manifest
-from dqguard.worker import pipeline
 from dqguard.worker.structural import use_minmax_qparams
-from testing import RESOURCES
+from testing import RESOURCES, structure
+from testing.inprocess import InProcess, convert, load_cases
 from testing.structure import Key, Run, compare_modes, plain_convert
-from tests.conftest import InProcess, load_cases
 
 SCENARIOS = sorted(path.parent.name for path in RESOURCES.glob("*/dqguard.toml"))
 # Exact mode spends minutes in HistogramObserver's search on MobileViT's activations; the same
@@ -66,18 +65,28 @@ def _converted(run: Run) -> bool:
 def test_both_modes_convert_to_the_same_graph_with_the_same_findings(
     runs: dict[Key, Run], repo: str
 ) -> None:
-    for name in load_cases(RESOURCES / repo):
-        if (repo, name) in TOO_SLOW_FOR_CI:
-            continue
+    names = [name for name in load_cases(RESOURCES / repo) if (repo, name) not in TOO_SLOW_FOR_CI]
+    assert names, repo
+    for name in names:
         structural, exact = runs[repo, name, "structural"], runs[repo, name, "exact"]
+        # Every case was observed: a graph, or a failure before convert that both modes share.
         if not _converted(structural):
-            assert not _converted(exact), (name, exact)
+            assert structural.status == exact.status == "error" and not _converted(exact), (name, exact)
+            assert [f["rule"] for f in exact.findings] == [f["rule"] for f in structural.findings], name
             continue
-        assert structural.signature is not None and exact.signature is not None
+        assert structural.signature is not None and exact.signature is not None, (name, exact)
         assert exact.signature == structural.signature, (name, _first_difference(exact.signature,
                                                                                  structural.signature))
         assert exact.findings == structural.findings, name
         assert exact.status == structural.status, name
+
+
+def test_a_watch_that_saw_no_check_fails_the_differential(monkeypatch: pytest.MonkeyPatch) -> None:
+    # As if testing.observed hooked a name the product no longer calls: nothing is written.
+    monkeypatch.setattr(structure, "graph_file", lambda directory, case: directory / "never-written.json")
+    case = load_cases(RESOURCES / "seed")["chain"]
+    with pytest.raises(AssertionError, match="saw no check"):
+        compare_modes([("seed", RESOURCES / "seed", case)], OFFLINE, modes=("structural",))
 
 
 def test_the_differential_exercises_the_swapped_observers(runs: dict[Key, Run]) -> None:
@@ -120,7 +129,7 @@ def test_exact_mode_reproduces_the_quantizers_own_numbers(
     flag = in_process.convert(repo, name, exact_qparams=True)
     case = load_cases(RESOURCES / repo)[name]
     torch.manual_seed(0)
-    key = pipeline.convert(case._replace(exact_qparams=True), exact_qparams=False)
+    key = convert(case._replace(exact_qparams=True), exact_qparams=False)
     torch.manual_seed(0)
     structural = in_process.convert(repo, name)
     torch.manual_seed(0)

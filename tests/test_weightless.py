@@ -14,12 +14,12 @@ from torch._subclasses.fake_tensor import FakeTensor
 from dqguard.commands.options import ScanOptions
 from dqguard.manifest import load as manifest
 from dqguard.manifest.case import export_key
-from dqguard.worker import pipeline, references, weightless
+from dqguard.worker import references, weightless
 from testing import RESOURCES, copy_repo, dqguard
+from testing.inprocess import InProcess, convert, load_cases
 from testing.observed import INJECT
 from testing.selection import selected
 from testing.structure import Key, Run, compare_modes
-from tests.conftest import InProcess, load_cases
 
 SCENARIOS = sorted(path.parent.name for path in RESOURCES.glob("*/dqguard.toml"))
 OFFLINE = {"HF_HUB_OFFLINE": "1"}
@@ -120,16 +120,22 @@ def _attribute(module: Any, target: str) -> Any:
     return module
 
 
+def _real_bytes(model: torch.nn.Module) -> int:
+    """Bytes of real (not fake) parameters and buffers: what weightless mode did not avoid."""
+    tensors = [*model.parameters(), *model.buffers()]
+    return sum(t.numel() * t.element_size() for t in tensors if not isinstance(t, FakeTensor))
+
+
 def test_no_weight_exists_and_the_constants_are_fake(in_process: InProcess) -> None:
     root = RESOURCES / "llm"
     in_process.run("llm", "llama-tiny/x86")  # puts the repo on sys.path
     mode = weightless.fake_mode()
     model = references.build("models:llama_tiny", torch.nn.Module, "model", mode)
-    assert weightless.real_bytes(model) == 0
+    assert _real_bytes(model) == 0
     assert sum(p.numel() for p in model.parameters()) > 10_000_000
 
     case = load_cases(root)["llama-tiny/x86-dynamic"]._replace(weightless=True)
-    converted = pipeline.convert(case, exact_qparams=False)
+    converted = convert(case, exact_qparams=False)
     constants = [c for c in (_attribute(converted, str(node.target)) for node in converted.graph.nodes
                              if node.op == "get_attr") if isinstance(c, torch.Tensor)]
     fake = [c for c in constants if isinstance(c, FakeTensor)]
@@ -139,7 +145,7 @@ def test_no_weight_exists_and_the_constants_are_fake(in_process: InProcess) -> N
     assert torch.int8 in {c.dtype for c in fake} and torch.float32 in {c.dtype for c in fake}
     assert real and all(c.dim() == 1 and c.dtype != torch.int8 for c in real)
     # Exact qparams need the weights: the same case then runs on real ones.
-    exact = pipeline.convert(case._replace(exact_qparams=True), exact_qparams=False)
+    exact = convert(case._replace(exact_qparams=True), exact_qparams=False)
     assert not any(isinstance(v, FakeTensor) for v in exact.state_dict().values())
 
 

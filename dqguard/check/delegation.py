@@ -23,11 +23,19 @@ from typing import Any
 
 import torch
 
-from dqguard.check.ops import CHOOSE_QPARAMS_OPS, DEQUANTIZE_OPS, QUANTIZE_OPS, SHAPE_QUERIES, op_name
+from dqguard.check.nodes import graphs, module_path, node_ref
+from dqguard.check.ops import (
+    CHOOSE_QPARAMS_OPS,
+    DEQUANTIZE_OPS,
+    QUANTIZE_OPS,
+    SHAPE_QUERIES,
+    first_input,
+    op_name,
+)
 from dqguard.check.quantized import Quantized, Structure
-from dqguard.check.sharing import graphs, node_ref
 from dqguard.locate import user_frame
 from dqguard.records import Delegation, Finding
+from dqguard.words import plural
 
 DELEGATE_CALL = "executorch_call_delegate"
 _QDQ = QUANTIZE_OPS | DEQUANTIZE_OPS | CHOOSE_QPARAMS_OPS
@@ -44,8 +52,8 @@ def delegate_calls(graph_module: torch.fx.GraphModule) -> list[torch.fx.Node]:
 
 
 def _lowered_module(graph_module: torch.fx.GraphModule, call: torch.fx.Node) -> Any:
-    holder = call.args[0]
-    return getattr(graph_module, str(holder.target)) if isinstance(holder, torch.fx.Node) else None
+    holder = first_input(call)
+    return getattr(graph_module, str(holder.target)) if holder is not None else None
 
 
 def _counted(node: torch.fx.Node) -> bool:
@@ -69,9 +77,7 @@ def delegation(graph_module: torch.fx.GraphModule) -> Delegation:
 
 def origin(node: torch.fx.Node, root: Path) -> Origin:
     """Where the user's code made `node`: its line and its module's path."""
-    stack = node.meta.get("nn_module_stack") or {}
-    module = list(stack.values())[-1][0] if stack else None
-    return user_frame(node.meta.get("stack_trace"), root), module if isinstance(module, str) else None
+    return user_frame(node.meta.get("stack_trace"), root), module_path(node)
 
 
 def quantized_origins(handed: list[torch.fx.GraphModule], quantized: Quantized, root: Path) -> set[Origin]:
@@ -126,6 +132,6 @@ def changed(expected: int, actual: Delegation | None, stage: str | None,
             fallback: tuple[str, int]) -> Finding:
     count = actual.delegates if actual is not None else 0
     where = f" ({', '.join(actual.backends)})" if actual is not None and actual.backends else ""
-    return Finding(rule="DQG005", message=f"expected {expected} delegate{'' if expected == 1 else 's'}, "
+    return Finding(rule="DQG005", message=f"expected {plural(expected, 'delegate')}, "
                    f"the lowered program has {count}{where}", path=fallback[0], line=fallback[1],
                    stage=stage)

@@ -51,6 +51,13 @@ PASS_THROUGH = frozenset(f"aten::{name}" for base in (
 ) for name in (base, f"{base}_copy"))
 
 
+def first_input(node: torch.fx.Node) -> torch.fx.Node | None:
+    """What a quantize, dequantize, pass-through op or delegate call reads: its first argument,
+    when that is a node (a literal scale is not)."""
+    value = node.args[0] if node.args else None
+    return value if isinstance(value, torch.fx.Node) else None
+
+
 def op_name(node: torch.fx.Node) -> str | None:
     """The op's qualified packet name, whether the target is an overload or the packet itself."""
     if node.op != "call_function":
@@ -69,11 +76,12 @@ def overload_name(node: torch.fx.Node) -> str | None:
 
 def chooser(dequantize: torch.fx.Node) -> torch.fx.Node | None:
     """The choose_qparams node of a dynamic chain ending in `dequantize`, if it is one."""
-    source = dequantize.args[0] if dequantize.args else None
-    if not isinstance(source, torch.fx.Node) or op_name(source) not in QUANTIZE_OPS:
+    quantize = first_input(dequantize)
+    if quantize is None or op_name(quantize) not in QUANTIZE_OPS:
         return None
-    for arg in source.all_input_nodes:
-        if (arg.op == "call_function" and arg.target is operator.getitem
-                and isinstance(arg.args[0], torch.fx.Node) and op_name(arg.args[0]) in CHOOSE_QPARAMS_OPS):
-            return arg.args[0]
+    for arg in quantize.all_input_nodes:
+        if arg.op == "call_function" and arg.target is operator.getitem:
+            chosen = first_input(arg)
+            if chosen is not None and op_name(chosen) in CHOOSE_QPARAMS_OPS:
+                return chosen
     return None

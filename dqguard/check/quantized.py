@@ -43,6 +43,7 @@ from dqguard.check.ops import (
     QUANTIZE_OPS,
     SHAPE_QUERIES,
     chooser,
+    first_input,
     op_name,
 )
 
@@ -71,12 +72,6 @@ def _computes(node: torch.fx.Node) -> bool:
     return op_name(node) not in QUANTIZE_OPS | DEQUANTIZE_OPS | CHOOSE_QPARAMS_OPS | SHAPE_QUERIES
 
 
-def _source(node: torch.fx.Node) -> torch.fx.Node | None:
-    """The value a quantize, dequantize or pass-through op reads: its first argument."""
-    source = node.args[0] if node.args else None
-    return source if isinstance(source, torch.fx.Node) else None
-
-
 class Structure:
     """The structural definition over one graph; `constants` are the placeholders that hold
     parameters, buffers and constants (an ExportedProgram's lifted weights)."""
@@ -91,18 +86,18 @@ class Structure:
         """Rules 2 to 4: the dequantized value exists for its consumers' sake."""
         if chooser(dequantize) is not None:
             return True
-        source = _source(dequantize)
+        source = first_input(dequantize)
         if source is not None and op_name(source) in QUANTIZE_OPS:
-            source = _source(source)  # not folded: the quantize is still in the graph
+            source = first_input(source)  # not folded: the quantize is still in the graph
         while source is not None and source.op == "call_function" and source.target is operator.getitem:
-            source = _source(source)  # one output of a multi-output op
+            source = first_input(source)  # one output of a multi-output op
         return source is not None and (self._constant(source) or not _computes(source))
 
     def _dequantized_inputs(self, node: torch.fx.Node) -> Iterator[torch.fx.Node]:
         for value in node.all_input_nodes:
             source: torch.fx.Node | None = value
             while source is not None and _passes_through(source) and source.target is not operator.getitem:
-                source = _source(source)
+                source = first_input(source)
             if source is not None and op_name(source) in DEQUANTIZE_OPS:
                 yield source
 

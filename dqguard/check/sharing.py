@@ -33,35 +33,24 @@ quantize or dequantize op came out of convert (the annotations asked for float o
 what older torch.ao flows and hand-written passes produce, and a shared one is as much a problem.
 """
 
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import torch
 
+from dqguard.check.nodes import graphs, node_ref, shapes
 from dqguard.check.ops import (
-    CHOOSE_QPARAMS_OPS,
     DEQUANTIZE_OPS,
     DUPLICATED_BY_CONVERT,
     QUANTIZE_OPS,
     SHAPE_QUERIES,
     chooser,
+    first_input,
     op_name,
     overload_name,
 )
-from dqguard.check.quantized import Quantized, by_annotation, classifier
-from dqguard.locate import library_frame, user_frame
-from dqguard.records import Finding, NodeRef
-
-__all__ = ["CHOOSE_QPARAMS_OPS", "DEQUANTIZE_OPS", "QUANTIZE_OPS", "check", "is_quantized", "op_name"]
-is_quantized = by_annotation
-
-
-def graphs(graph_module: torch.fx.GraphModule) -> Iterator[torch.fx.GraphModule]:
-    """The module's own graph and every graph module under it (higher-order ops' bodies)."""
-    for module in graph_module.modules():
-        if isinstance(module, torch.fx.GraphModule):
-            yield module
+from dqguard.check.quantized import Quantized, classifier
+from dqguard.records import Finding, NodeRef, place
+from dqguard.words import plural
 
 
 def why_shared(dequantize: torch.fx.Node) -> str | None:
@@ -79,71 +68,16 @@ def why_shared(dequantize: torch.fx.Node) -> str | None:
     return None
 
 
-def _describe(node: torch.fx.Node) -> str:
-    if node.op == "placeholder":
-        return "input"
-    if node.op == "get_attr":
-        return "constant"
-    name = op_name(node)
-    if name is not None:
-        return name.split("::", 1)[1]
-    return getattr(node.target, "__name__", str(node.target))
-
-
-def _module(node: torch.fx.Node) -> str | None:
-    # An ordered map of the modules the call went through, outermost first: (path, type) each.
-    stack: Any = node.meta.get("nn_module_stack") or {}
-    entries = list(stack.values())
-    path = entries[-1][0] if entries else ""
-    return path if isinstance(path, str) and path else None
-
-
-def _ref(node: torch.fx.Node, root: Path) -> NodeRef:
-    trace = node.meta.get("stack_trace")
-    frame = user_frame(trace, root)
-    path, line = frame if frame else (None, None)
-    library = library_frame(trace, root)
-    library_path, library_line = library if library else (None, None)
-    return NodeRef(node=node.name, target=_describe(node), path=path, line=line, module=_module(node),
-                   library_path=library_path, library_line=library_line)
-
-
-node_ref = _ref  # for the other worker-side checks (dqguard.check.delegation)
-
-
 def _producer(dequantize: torch.fx.Node) -> torch.fx.Node | None:
-    source = dequantize.args[0] if dequantize.args else None
-    if not isinstance(source, torch.fx.Node):
-        return None
-    if op_name(source) in QUANTIZE_OPS and source.args and isinstance(source.args[0], torch.fx.Node):
-        return source.args[0]
-    return source
-
-
-def shape(node: torch.fx.Node) -> str | None:
-    """`[1, 16] float32` from the node's example value; convert's own q/dq nodes have none, and
-    keep their input's shape."""
-    for _ in range(4):  # dequantize <- quantize <- the producer, at most
-        value = node.meta.get("val")
-        if isinstance(value, torch.Tensor):
-            dims = ", ".join(str(d) for d in value.shape)
-            return f"[{dims}] {str(value.dtype).removeprefix('torch.')}"
-        source = node.args[0] if node.args else None
-        if not isinstance(source, torch.fx.Node):
-            return None
-        node = source
-    return None
-
-
-def _shapes(nodes: list[torch.fx.Node]) -> tuple[tuple[str, str], ...]:
-    found = ((node.name, shape(node)) for node in nodes)
-    return tuple((name, value) for name, value in found if value is not None)
+    value = first_input(dequantize)
+    if value is not None and op_name(value) in QUANTIZE_OPS:
+        return first_input(value) or value  # what the quantize quantized
+    return value
 
 
 def _where(ref: NodeRef) -> str:
-    if ref.line is not None:
-        return f"{ref.node} at line {ref.line}"
-    return ref.module or ref.node
+    # The finding's path is the file: a message names only the line, or where a library's node is.
+    return f"{ref.node} at line {ref.line}" if ref.line is not None else place(ref) or ref.node
 
 
 def _listed(refs: list[NodeRef]) -> str:
@@ -162,10 +96,6 @@ def _listed(refs: list[NodeRef]) -> str:
     return ", ".join(shown)
 
 
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}{'' if count == 1 else 's'}"
-
-
 def _nothing_quantized(nodes: list[torch.fx.Node], quantized: Quantized,
                        fallback: tuple[str, int]) -> Finding | None:
     path, line = fallback
@@ -174,7 +104,7 @@ def _nothing_quantized(nodes: list[torch.fx.Node], quantized: Quantized,
         message = ("nothing is quantized: the converted graph has no quantized op, so there is nothing "
                    "to check (the quantizer matched no op of this model)")
     elif not any(op_name(node) in QUANTIZE_OPS | DEQUANTIZE_OPS for node in nodes):
-        message = (f"nothing is quantized: the quantizer annotated {_plural(count, 'op')} but convert "
+        message = (f"nothing is quantized: the quantizer annotated {plural(count, 'op')} but convert "
                    "produced no quantize or dequantize op (its specs ask for float or fp16 only), so "
                    "there is nothing to check")
     else:
@@ -215,19 +145,19 @@ def _shared(nodes: list[torch.fx.Node], quantized: Quantized, root: Path,
         consumers = [u for u in users if quantized(u)]
         if len(users) < 2 or not consumers:
             continue
-        refs = tuple(_ref(u, root) for u in users)
+        refs = tuple(node_ref(u, root) for u in users)
         quantized_refs = [r for r, u in zip(refs, users, strict=True) if u in consumers]
         others = [r for r, u in zip(refs, users, strict=True) if u not in consumers]
         producer_node = _producer(node)
-        producer = _ref(producer_node, root) if producer_node is not None else None
+        producer = node_ref(producer_node, root) if producer_node is not None else None
         primary = next((r for r in quantized_refs if r.path is not None and r.line is not None), None)
         path, line = fallback
         if primary is not None and primary.path is not None and primary.line is not None:
             path, line = primary.path, primary.line
-        message = (f"{node.name} is shared by {_plural(len(consumers), 'quantized op')} "
+        message = (f"{node.name} is shared by {plural(len(consumers), 'quantized op')} "
                    f"({_listed(quantized_refs)})")
         if others:
-            message += f" and {_plural(len(others), 'other user')} ({_listed(others)})"
+            message += f" and {plural(len(others), 'other user')} ({_listed(others)})"
         if producer is not None:
             message += f"; it dequantizes {_where(producer)}"
         reason = why_shared(node)
@@ -241,6 +171,6 @@ def _shared(nodes: list[torch.fx.Node], quantized: Quantized, root: Path,
             dequantize=node.name,
             users=refs,
             producer=producer,
-            shapes=_shapes([n for n in (producer_node, node, *users) if n is not None]),
+            shapes=shapes([n for n in (producer_node, node, *users) if n is not None]),
         ))
     return findings

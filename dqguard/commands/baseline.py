@@ -15,6 +15,7 @@ from dqguard.commands.verdicts import leveled
 from dqguard.errors import EXIT_CLEAN, EXIT_FINDINGS
 from dqguard.manifest.load import display_path
 from dqguard.records import CaseResult, is_case_error
+from dqguard.words import plural
 
 
 def execute(options: ScanOptions, path: Path | None) -> int:
@@ -35,5 +36,5 @@ def execute(options: ScanOptions, path: Path | None) -> int:
     for target, results in written.items():
         count = baseline.write(target, results)
         sys.stderr.write(f"dqguard: wrote {display_path(target.resolve())} "
-                         f"({count} finding{'' if count == 1 else 's'})\n")
+                         f"({plural(count, 'finding')})\n")
     return EXIT_FINDINGS if failed else EXIT_CLEAN

@@ -21,17 +21,18 @@ from dqguard.commands.selection import select
 from dqguard.commands.verdicts import leveled
 from dqguard.errors import EXIT_CLEAN, EXIT_FINDINGS, DqguardError
 from dqguard.manifest import projects
-from dqguard.records import Finding, NodeRef, severity_of
+from dqguard.records import Finding, NodeRef, severity_of, source_line
 from dqguard.report.summary import flowchart
 from dqguard.rules import RULES
+from dqguard.words import plural
 
 SUFFIXES = (".svg", ".dot", ".md")
 
 
 def _where(ref: NodeRef) -> str:
-    module = getattr(ref, "module", None)  # the nn.Module path, where the records have one
-    place = f"{ref.path}:{ref.line}" if ref.path is not None and ref.line is not None else "no source line"
-    return f"{place} ({module})" if module else place
+    # Both: the submodule tells which layer ran a line that every layer runs.
+    line = source_line(ref) or "no source line"
+    return f"{line} ({ref.module})" if ref.module else line
 
 
 def _row(role: str, ref: NodeRef, shapes: dict[str, str]) -> str:
@@ -139,7 +140,7 @@ def execute(options: ScanOptions, case: str, graph: Path | None) -> int:
     findings = list(result.findings)
     for finding in findings:
         print(text(finding, name), end="\n\n")
-    count = f", {len(findings)} finding{'s' * (len(findings) != 1)}" if findings else ""
+    count = f", {plural(len(findings), 'finding')}" if findings else ""
     print(f"{name}: {result.status}{count}")
     if graph is not None:
         write_graph(graph, findings, name)

@@ -138,7 +138,8 @@ def _case(raw: dict[str, Any], index: int, loading: _Loading) -> Case | None:
         if key in values and not values.get("stages"):
             # Only a lowering stage makes delegates: without one there is nothing to count.
             problems.add(lines.key(line, key) if key in raw else lines.table("defaults"), label,
-                         f"key '{key}' needs 'stages' with a lowering stage, such as 'dqguard.stages:xnnpack'")
+                         f"key '{key}' needs 'stages' with a lowering stage, such as "
+                         "'dqguard.stages:xnnpack'")
             bad = True
     name = values.get("name")
     if isinstance(name, str):

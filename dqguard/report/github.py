@@ -24,6 +24,7 @@ from dqguard.report import text
 from dqguard.report.grouping import Group, grouped, in_workspace
 from dqguard.report.style import Style
 from dqguard.rules import RULES
+from dqguard.words import noun, plural
 
 LIMIT = 10  # annotations GitHub shows per level and step
 
@@ -44,7 +45,7 @@ def command(name: str, message: str, **properties: str) -> str:
 def annotation(group: Group) -> str:
     finding = group.finding
     rule = RULES[finding.rule]
-    label = "Case" if len(group.cases) == 1 else "Cases"
+    label = noun(len(group.cases), "Case")
     message = f"{finding.message}\n{label}: {', '.join(group.cases)}\nFix: {rule.fix}"
     if not in_workspace(finding.path):
         return command(severity_of(finding), f"{finding.path}:{finding.line}: {message}",
@@ -62,14 +63,14 @@ def _overflow_notice(left_out: list[Group], style: Style) -> str:
     levels = {"error": 0, "warning": 0}
     for group in left_out:
         levels[severity_of(group.finding)] += 1
-    counted = " and ".join(text.plural(n, level) for level, n in levels.items() if n)
+    counted = " and ".join(plural(n, level) for level, n in levels.items() if n)
     places = ['the log above (group "dqguard: more findings")', *style.others]
     where = places[0] if len(places) == 1 else ", ".join(places[:-1]) + " and " + places[-1]
     return command(
         "notice",
         f"GitHub shows {LIMIT} annotations of each level per step, so {counted} "
-        f"{'was' if len(left_out) == 1 else 'were'} not annotated here. Every finding is in {where}.",
-        title=f"dqguard: {text.plural(len(left_out), 'more finding')}",
+        f"{noun(len(left_out), 'was', 'were')} not annotated here. Every finding is in {where}.",
+        title=f"dqguard: {plural(len(left_out), 'more finding')}",
     )
 
 

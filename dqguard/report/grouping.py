@@ -1,7 +1,8 @@
 """Which findings the reports show first, and which are one and the same.
 
 The same shared dequantize found in several cases (one model under several quantizers or
-settings) is one place to fix, so reports that point at code show it once, naming every case.
+settings) is one place to fix, so reports that point at code show it once, naming every case:
+findings with the same `records.identity` at the same line are one group.
 Order is by what a reviewer acts on: findings before case errors (a failed case is fixed in the
 manifest or the environment, not at a line of the model), errors before warnings, then scan order.
 """
@@ -9,7 +10,7 @@ manifest or the environment, not at a line of the model), errors before warnings
 import posixpath
 from typing import NamedTuple
 
-from dqguard.records import Finding, ScanResult, is_case_error, severity_of
+from dqguard.records import Finding, ScanResult, identity, is_case_error, severity_of
 
 
 class Group(NamedTuple):
@@ -22,17 +23,19 @@ def _rank(finding: Finding) -> tuple[int, int]:
 
 
 def grouped(result: ScanResult) -> list[Group]:
-    cases: dict[Finding, list[str]] = {}
+    first: dict[object, Finding] = {}
+    cases: dict[object, list[str]] = {}
     for case in result.cases:
         for finding in case.findings:
             if finding.baselined:  # known and accepted: nothing to point a reviewer at
                 continue
-            # A case error's traceback differs from case to case; what they share is not a place.
-            key = finding if is_case_error(finding) else finding._replace(detail=None)
+            # A case error is about its case (its traceback differs from case to case), not a place.
+            key = finding if is_case_error(finding) else (identity(finding), finding.path, finding.line)
+            first.setdefault(key, finding)
             names = cases.setdefault(key, [])
             if case.name not in names:
                 names.append(case.name)
-    groups = [Group(finding, tuple(names)) for finding, names in cases.items()]
+    groups = [Group(first[key], tuple(names)) for key, names in cases.items()]
     return sorted(groups, key=lambda group: _rank(group.finding))  # stable: scan order within a rank
 
 

@@ -8,21 +8,20 @@
   repository, or the case's manifest line); `relatedLocations` are the other consumers and the
   producer, where they have a line in the repository. Paths are relative to the workspace and
   resolved against `%SRCROOT%`, which code scanning maps to the checkout.
-- `partialFingerprints["dqguard/v1"]` hashes what identifies a finding: rule, path, case and the
-  graph's node names (dequantize, consumers, producer), never line numbers, so an edit elsewhere
-  in the file keeps the alert. Node names are stable as long as the model's graph is.
+- `partialFingerprints["dqguard/v1"]` is the baseline's key for the finding (`records.fingerprint`:
+  case, rule, stage, and producer and consumers by op and submodule or file), never line numbers
+  or node names, so neither an edit elsewhere in the file nor a node added upstream moves the alert.
 - Case errors (DQG9xx) are results under their own rules at the case's manifest line, so a
   failed case is as visible as a finding; the traceback or stderr tail is in `properties.detail`.
 - Compared against a baseline (`dqguard.baseline`), every result has a `baselineState`: "new", or
   "unchanged" for one the baseline holds (code scanning shows those as existing, not new, alerts).
 """
 
-import hashlib
 from typing import Any
 from urllib.parse import quote
 
 from dqguard import __version__
-from dqguard.records import Finding, NodeRef, ScanResult, is_case_error, severity_of
+from dqguard.records import Finding, NodeRef, ScanResult, fingerprint, severity_of
 from dqguard.report.json import dumps
 from dqguard.report.style import Style
 from dqguard.rules import RULES
@@ -56,15 +55,6 @@ def _location(path: str, line: int) -> dict[str, Any]:
             "region": {"startLine": max(line, 1)},
         }
     }
-
-
-def fingerprint(finding: Finding, case: str) -> str:
-    parts: list[str] = [finding.rule, finding.path, case]
-    if not is_case_error(finding):
-        parts.append(finding.dequantize or "")
-        parts.extend(sorted(user.node for user in finding.users))
-        parts.append(finding.producer.node if finding.producer else "")
-    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 
 def _related(finding: Finding) -> list[dict[str, Any]]:

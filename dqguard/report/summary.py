@@ -20,11 +20,12 @@
 import html
 import re
 
-from dqguard.records import Finding, NodeRef, ScanResult, is_case_error, severity_of
+from dqguard.records import Finding, NodeRef, ScanResult, is_case_error, place, severity_of
 from dqguard.report import collapse, text
 from dqguard.report.grouping import Group, grouped
 from dqguard.report.style import Style
 from dqguard.rules import RULES
+from dqguard.words import noun, plural
 
 LIMIT = 2**20  # bytes GitHub accepts per step summary
 FAN_OUT = 8  # consumers drawn one by one; the rest become one "+N more" node
@@ -64,11 +65,7 @@ def _name(ref: NodeRef) -> str:
 
 
 def _where(ref: NodeRef) -> str:
-    if ref.path is not None and ref.line is not None:
-        return f"{ref.path}:{ref.line}"
-    if ref.module is not None:
-        return ref.module  # a library model's node: the submodule says where, no line of yours does
-    return "no source line"
+    return place(ref) or "no source line"
 
 
 def flowchart(finding: Finding) -> str:
@@ -81,7 +78,7 @@ def flowchart(finding: Finding) -> str:
 
     producer = finding.producer
     if producer is not None:
-        where = () if producer.path is None and producer.module is None else (_where(producer),)
+        where = tuple(filter(None, [place(producer)]))
         lines.append(f"  p[{mermaid_label(_name(producer), *shaped(producer), *where)}]")
     quantize = "choose_qparams, quantize" if finding.rule == "DQG002" else "quantize"
     lines.append(f"  q[{mermaid_label(quantize)}]")
@@ -108,7 +105,7 @@ def flowchart(finding: Finding) -> str:
 
 
 def _cases(names: tuple[str, ...]) -> str:
-    return f"{'case' if len(names) == 1 else 'cases'} {', '.join(code(n) for n in names)}"
+    return f"{noun(len(names), 'case')} {', '.join(code(n) for n in names)}"
 
 
 def _icon(finding: Finding) -> str:
@@ -207,7 +204,7 @@ def markdown(result: ScanResult, style: Style, limit: int = LIMIT) -> str:
     where = ", ".join(places[:-1]) + " and " + places[-1] if len(places) > 1 else places[0]
 
     def note(left: int) -> str:
-        return (f"\n\n> **Truncated:** {left} more part{'s' if left != 1 else ''} of this summary "
+        return (f"\n\n> **Truncated:** {plural(left, 'more part')} of this summary "
                 f"did not fit in the step summary's size limit (GitHub allows 1 MiB). Every finding is in "
                 f"{where}.\n")
 

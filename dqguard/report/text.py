@@ -2,18 +2,15 @@
 
 In GitHub Actions this text lands in the step's log next to the annotations, so every string a
 user, a model or an exception controls goes through `logsafe.escape`: one finding is one line and
-no line can be read as a workflow command. `logsafe.unescape` gives the original text back.
+no line can be read as a workflow command.
 """
 
 from dqguard.records import Finding, ScanResult, counts, severity_of
 from dqguard.report import collapse, logsafe
 from dqguard.report.style import Style
+from dqguard.words import noun, plural
 
 _RED, _YELLOW, _BOLD, _DIM, _RESET = "\033[31m", "\033[33m", "\033[1m", "\033[2m", "\033[0m"
-
-
-def plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 def summary_line(result: ScanResult) -> str:
@@ -29,9 +26,10 @@ def summary_line(result: ScanResult) -> str:
     if baselined:
         parts.append(f"{plural(baselined, 'baselined finding')} not shown")
     if result.gone:
-        parts.append(f"{plural(len(result.gone), 'baseline entry')} fixed (run `dqguard baseline` to drop "
-                     f"{'it' if len(result.gone) == 1 else 'them'})")
-    return ", ".join(parts).replace("entrys", "entries")
+        gone = len(result.gone)
+        parts.append(f"{plural(gone, 'baseline entry', 'baseline entries')} fixed (run `dqguard baseline` "
+                     f"to drop {noun(gone, 'it', 'them')})")
+    return ", ".join(parts)
 
 
 def finding_line(finding: Finding, case: str, color: bool = False) -> str:

@@ -184,15 +184,6 @@ def quantize(case: Case, exported: torch.fx.GraphModule, example: Example, quant
     return converted
 
 
-def convert(case: Case, exact_qparams: bool, steps: Steps | None = None) -> torch.fx.GraphModule:
-    """The case's converted GraphModule, on its own. The user's modules must be importable."""
-    steps = steps or Steps(lambda phase: None)
-    quantizer, flow = load_quantizer(case, steps)
-    mode = _weightless_mode(case, exact_qparams)  # and no fallback: this is for tests and benches
-    module, example = export(case, steps, mode)
-    return quantize(case, module, example, quantizer, flow, exact_qparams, steps, mode)
-
-
 def run(case: Case, root: Path, manifest: str, exact_qparams: bool,
         on_phase: OnPhase = lambda phase: None, exported: Exported | None = None) -> CaseResult:
     started = time.perf_counter()

@@ -102,12 +102,6 @@ def fake_mode() -> FakeTensorMode:
     return FakeTensorMode(allow_non_fake_inputs=True, shape_env=ShapeEnv(), static_shapes=True)
 
 
-def real_bytes(model: torch.nn.Module) -> int:
-    """Bytes of real (not fake) parameters and buffers: what weightless mode did not avoid."""
-    tensors = [*model.parameters(), *model.buffers()]
-    return sum(t.numel() * t.element_size() for t in tensors if not isinstance(t, FakeTensor))
-
-
 def _to_fake(mode: FakeTensorMode, value: Any) -> Any:
     if isinstance(value, torch.Tensor) and not isinstance(value, FakeTensor):
         return mode.from_tensor(value)
