@@ -77,8 +77,6 @@ def test_readme_is_one_screen_of_first_contact() -> None:
 
 
 def test_readme_links_point_at_files() -> None:
-    # docs/backends.md is written on the backends branch; until it lands its link waits for it.
-    pending = {"docs/backends.md"}
     targets = re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", README)
     relative = [t for t in targets if "://" not in t]
-    assert relative and [t for t in relative if not (ROOT / t).exists() and t not in pending] == []
+    assert relative and [t for t in relative if not (ROOT / t).exists()] == []

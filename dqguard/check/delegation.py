@@ -15,6 +15,13 @@ when either graph says so:
 
 A quantize, dequantize or choose_qparams op left outside is reported with the op it feeds or
 reads, or on its own when it has none outside.
+
+Exempt: the program's float interface, a quantize that reads one of the model's inputs and a
+dequantize whose only users are the outputs. A backend whose profile takes integers only (TOSA's,
+so Ethos-U's) leaves these two to the CPU by design (ExecuTorch's TOSAPartitioner un-tags them):
+they convert the caller's float tensors once on the way in and out, no quantized op runs in float
+for them, and every integer-only lowering would otherwise fail on them. Next to an op that was
+left outside they are still reported with it.
 """
 
 import operator
@@ -116,10 +123,19 @@ def not_delegated(lowered: torch.fx.GraphModule, constants: frozenset[str], orig
                 message += f", and so do {', '.join(_name(n) for n in near)}"
             findings.append(_finding(node, message, stage, root, fallback))
         for node in qdq:
-            if node not in reported:
+            if node not in reported and not (module is lowered and _float_interface(node, constants)):
                 findings.append(_finding(node, f"{_name(node)} stays outside every {backend} delegate: it "
                                          "runs on the portable CPU kernels", stage, root, fallback))
     return findings
+
+
+def _float_interface(node: torch.fx.Node, constants: frozenset[str]) -> bool:
+    """A quantize of a model input, or a dequantize read by the outputs alone."""
+    if op_name(node) in QUANTIZE_OPS:
+        source = first_input(node)
+        return source is not None and source.op == "placeholder" and source.name not in constants
+    return op_name(node) in DEQUANTIZE_OPS and bool(node.users) and all(
+        user.op == "output" for user in node.users)
 
 
 def _finding(node: torch.fx.Node, message: str, stage: str, root: Path, fallback: tuple[str, int]) -> Finding:
