@@ -81,3 +81,23 @@ def test_the_torch_marks_are_exactly_the_packages_that_import_torch() -> None:
     marked = {name for names, torch in _entries() if torch for name in names}
     packages = {module.split(".")[1] + "/" for module in importers}
     assert packages == marked, f"import torch: {sorted(importers)}"
+
+
+# One table or one registry may be long; everything else reads in one sitting.
+REGISTRIES = {"dqguard/rules.py", "dqguard/manifest/keys.py"}
+
+
+def test_modules_and_functions_stay_small() -> None:
+    import ast
+
+    long_modules, long_functions = [], []
+    for path in sorted((REPO / "dqguard").rglob("*.py")):
+        name = str(path.relative_to(REPO))
+        text = path.read_text()
+        if len(text.splitlines()) > 300 and name not in REGISTRIES:
+            long_modules.append(name)
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.end_lineno is not None \
+                    and node.end_lineno - node.lineno + 1 > 60:
+                long_functions.append(f"{name}:{node.lineno} {node.name}")
+    assert (long_modules, long_functions) == ([], [])
