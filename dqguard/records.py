@@ -60,6 +60,12 @@ class Outside(NamedTuple):
     flops: int
 
 
+def short_op(name: str) -> str:
+    """`convolution` for `aten.convolution.default`: an op as a sentence or a picture names it."""
+    parts = name.split(".")
+    return parts[1] if len(parts) == 3 else name
+
+
 class Segment(NamedTuple):
     """A run of the lowered program, in program order: one delegate (`backend` set, `ops` inside
     it), or a CPU island of consecutive ops left outside (`backend` None, `names` their ops)."""

@@ -39,7 +39,7 @@ from dqguard.check.delegation import QDQ, backend_of, is_delegate_call, is_op, l
 from dqguard.check.nodes import module_path
 from dqguard.check.ops import op_name
 from dqguard.locate import user_frame
-from dqguard.records import Delegation, Outside, Segment
+from dqguard.records import Delegation, Outside, Segment, short_op
 
 # Namespaces whose ops FlopCounterMode has formulas for where they compute: a 0 is its answer.
 _ORDINARY = frozenset({"aten", "prims", "dim_order_ops"})
@@ -174,12 +174,6 @@ def _left(node: torch.fx.Node, flops: int, root: Path) -> Outside:
     return Outside(target_name(node), module, path, line, flops)
 
 
-def _short(name: str) -> str:
-    """`convolution` for `aten.convolution.default`."""
-    parts = name.split(".")
-    return parts[1] if len(parts) == 3 else name
-
-
 def _program(graph_module: torch.fx.GraphModule) -> Iterator[torch.fx.Node]:
     return (node for node in graph_module.graph.nodes if is_delegate_call(node) or is_op(node))
 
@@ -207,7 +201,7 @@ def account(record: Delegation, graph_module: torch.fx.GraphModule, root: Path) 
             partition.append(Segment(None, 0, 0))
         island = partition[-1]
         partition[-1] = island._replace(ops=island.ops + 1, flops=island.flops + flops,
-                                        names=(*island.names, _short(target_name(node))))
+                                        names=(*island.names, short_op(target_name(node))))
     total = delegated + sum(o.flops for o in outside)
     if total:
         coverage = delegated / total
