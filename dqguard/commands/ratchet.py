@@ -18,10 +18,10 @@ from collections import Counter
 from dqguard.baseline import Locked
 from dqguard.manifest.case import Case
 from dqguard.records import CaseResult, Delegation, Finding, NodeRef, Outside, short_op
+from dqguard.report.partition import named
 from dqguard.words import coverage, flops
 
 RULE = "DQG006"
-NAMED = 3  # ops a message names; the rest are counted
 LOCK_IN = "`dqguard baseline` locks it in"
 
 
@@ -35,17 +35,6 @@ def left(current: Delegation, locked: Locked) -> list[Outside]:
         else:
             found.append(op)
     return found
-
-
-def named(ops: list[Outside]) -> str:
-    """`convolution (volume) at models.py:31, 82.9 kFLOPs`, the first few, then how many more."""
-    parts = []
-    for op in ops[:NAMED]:
-        where = f" at {op.path}:{op.line}" if op.path is not None and op.line is not None else ""
-        module = f" ({op.module})" if op.module else ""
-        parts.append(f"{short_op(op.op)}{module}{where}, {flops(op.flops)}")
-    more = f" and {len(ops) - NAMED} more" if len(ops) > NAMED else ""
-    return "; ".join(parts) + more
 
 
 def _ref(op: Outside) -> NodeRef:
