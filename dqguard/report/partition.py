@@ -46,10 +46,10 @@ def line(delegation: Delegation) -> str | None:
 
 def bar(fraction: float, width: int = BAR) -> str:
     """`█████████░ 91 %`: the delegated share of the compute."""
-    full = int(fraction * width + 0.5)
-    if fraction < 1.0:
-        full = min(full, width - 1)  # a cell left white says some compute stays on the CPU
-    return "█" * full + "░" * (width - full) + f" {int(fraction * 100)} %"
+    full, percent = int(fraction * width + 0.5), int(fraction * 100 + 0.5)
+    if fraction < 1.0:  # a white cell and no "100 %" while any compute stays on the CPU
+        full, percent = min(full, width - 1), min(percent, 99)
+    return "█" * full + "░" * (width - full) + f" {percent} %"
 
 
 def _names(segment: Segment) -> str:

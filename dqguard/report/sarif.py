@@ -67,7 +67,9 @@ def _related(finding: Finding) -> list[dict[str, Any]]:
         if not primary_seen and (user.path, user.line) == (finding.path, finding.line):
             primary_seen = True  # the primary location already points at this one
             continue
-        related.append((user, f"{user.node} ({user.target}) also reads {finding.dequantize}"))
+        # A finding about a lowering (DQG004, DQG006) names ops, not the readers of a dequantize.
+        reads = f" also reads {finding.dequantize}" if finding.dequantize is not None else ", also named"
+        related.append((user, f"{user.node} ({user.target}){reads}"))
     if finding.producer is not None:
         producer = finding.producer
         related.append((producer, f"{producer.node} ({producer.target}) is what {finding.dequantize} "
