@@ -4,14 +4,16 @@ For each model (testing/resources/report-lowered's conv net, Conv3d -> linear an
 and a deeper conv net of 24 blocks), in this one process: export, quantize with ExecuTorch's
 XNNPACK quantizer, lower with dqguard's own stage (`dqguard.stages:xnnpack`), then account the
 lowered program's coverage by compute as a scan does (`dqguard.check.coverage.account`). Prints
-the lowering's time, the accounting's (best of --repeat, the first call included), their ratio
-(target <= TARGET) and the coverage found. Exits 1 when a ratio misses the target.
+the lowering's time, the accounting's first call (what a scan pays) and its best of --repeat, the
+first call's ratio to the lowering (target <= TARGET) and the coverage found. Exits 1 when a
+ratio misses the target.
 """
 
 import argparse
 import importlib.util
 import sys
 import time
+import warnings
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -26,6 +28,7 @@ TARGET = 0.10  # accounting / lowering
 
 from dqguard.check import coverage, delegation  # noqa: E402
 from dqguard.stages import xnnpack  # noqa: E402
+from dqguard.words import plural  # noqa: E402
 from dqguard.worker.examples import Example  # noqa: E402
 
 
@@ -70,12 +73,12 @@ def measure(name: str, model: nn.Module, example: tuple[torch.Tensor, ...], quan
         start = time.perf_counter()
         record = coverage.account(delegation.delegation(graph), graph, SCENARIO)
         times.append(time.perf_counter() - start)
-    ratio = min(times) / lowering
+    ratio = times[0] / lowering  # a scan accounts once, so the first call is what it pays
     met = ratio <= TARGET
-    print(f"{name:10s} lowering {lowering:7.2f} s  accounting {min(times) * 1000:7.1f} ms "
-          f"(first {times[0] * 1000:.1f} ms)  ratio {ratio:6.2%}  {'ok' if met else 'MISSED'}  "
-          f"coverage {record.coverage:.4f} of {record.flops} FLOPs, {record.delegates} delegates, "
-          f"{len(record.outside)} ops outside")
+    print(f"{name:8s} lowering {lowering:6.2f} s  accounting {times[0] * 1000:6.1f} ms "
+          f"(best {min(times) * 1000:.1f} ms)  ratio {ratio:6.2%}  {'ok' if met else 'MISSED'}  "
+          f"coverage {record.coverage:.4f} of {record.flops} FLOPs, {plural(record.delegates, 'delegate')}, "
+          f"{plural(len(record.outside), 'op')} outside")
     return met
 
 
@@ -83,6 +86,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
     options = parser.parse_args()
+    warnings.filterwarnings("ignore", category=FutureWarning)  # torch's pytree, on every lowering
     torch.manual_seed(0)
     models, quant = _load("models"), _load("quant")
     static, dynamic = quant.xnnpack_static(), quant.xnnpack_dynamic()
