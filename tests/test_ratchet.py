@@ -7,8 +7,10 @@ from pathlib import Path
 from dqguard import baseline
 from dqguard.baseline import Left, Locked
 from dqguard.commands.ratchet import judged, left
+from dqguard.commands.verdicts import leveled
 from dqguard.manifest.case import Case
 from dqguard.records import Outside
+from dqguard.rules import IGNORABLE
 from testing.lowered import CONV3D, SPLIT, UNSUPPORTED, WHOLE, case
 
 CASE = Case(name="xnnpack/unsupported", model="models:M", inputs="models:x", quantizer="q:q", line=31,
@@ -89,3 +91,12 @@ def test_the_baseline_locks_lowered_cases_and_reads_version_1(tmp_path: Path) ->
 def test_outside_as_the_records_hold_it() -> None:
     assert Outside(op="aten.convolution.default", module="volume", path="models.py", line=31,
                              flops=82944) == CONV3D
+
+
+def test_dqg006_is_ignorable_and_leveled_like_the_other_graph_rules() -> None:
+    assert "DQG006" in IGNORABLE
+    floored = CASE._replace(min_coverage=0.98)
+    result = judged(case(UNSUPPORTED), floored, MANIFEST, None)
+    assert leveled(result, floored, ("DQG006",)).findings == ()
+    warned = leveled(result, floored._replace(rules=(("DQG006", "warning"),)), ())
+    assert [(f.rule, f.severity) for f in warned.findings] == [("DQG006", "warning")]

@@ -3,6 +3,7 @@ and partition picture, SARIF's run properties, explain's table. Real scans: test
 
 import re
 
+from dqguard.commands import explain
 from dqguard.records import ScanResult, Segment
 from dqguard.report import partition, sarif, summary, text
 from dqguard.report.style import Style
@@ -81,3 +82,9 @@ def test_the_backends_own_figures_are_shown_beside_dqguards() -> None:
     markdown = summary.render(_result(WHOLE._replace(figures=(vela,))), Style())
     assert ("- The backend's own figures, delegate 1: accelerator Ethos\\_U55\\_128, cpu\\_ops 0, "
             "npu\\_ops 6, macs 1000, sram\\_kib 1.5") in markdown
+
+
+def test_explain_draws_the_partition_after_the_findings() -> None:
+    drawn = explain.markdown([], "volume", UNSUPPORTED)
+    assert drawn.startswith(f"# dqguard explain volume\n\n## Partition\n\n{LINE}\n\n```mermaid\n")
+    assert "Partition" not in explain.markdown([], "merged", None)
