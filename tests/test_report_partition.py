@@ -23,6 +23,8 @@ def test_the_line_says_coverage_compute_delegates_and_what_stayed_out() -> None:
     assert partition.line(WHOLE) == ("coverage 1.00 (6.14 kFLOPs of 6.14 kFLOPs delegated, 1 delegate, "
                                      "0 ops outside)")
     assert partition.line(WHOLE._replace(coverage=None)) is None
+    assert partition.line(WHOLE._replace(flops=0, flops_delegated=0)) == (
+        "coverage 1.00 (by ops: no FLOPs to count, 1 delegate, 0 ops outside)")
 
 
 def test_text_shows_the_line_with_v_only() -> None:

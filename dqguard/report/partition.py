@@ -35,9 +35,11 @@ def line(delegation: Delegation) -> str | None:
     """`coverage 0.25 (27.6 kFLOPs of 111 kFLOPs delegated, 2 delegates, 3 ops outside: ...)`."""
     if delegation.coverage is None or delegation.flops is None:
         return None
-    text = (f"coverage {coverage(delegation.coverage)} ({flops(delegation.flops_delegated or 0)} of "
-            f"{flops(delegation.flops)} delegated, {plural(delegation.delegates, 'delegate')}, "
-            f"{plural(len(delegation.outside), 'op')} outside")
+    # No FLOPs at all (no matmul, convolution or attention): the share is of the ops.
+    compute = (f"{flops(delegation.flops_delegated or 0)} of {flops(delegation.flops)} delegated"
+               if delegation.flops else "by ops: no FLOPs to count")
+    text = (f"coverage {coverage(delegation.coverage)} ({compute}, "
+            f"{plural(delegation.delegates, 'delegate')}, {plural(len(delegation.outside), 'op')} outside")
     text += f": {named(delegation.outside)})" if delegation.outside else ")"
     if delegation.uncounted:
         text += f"; not counted: {', '.join(delegation.uncounted)}"
