@@ -27,10 +27,11 @@ def torchao_xnnpack() -> Any:
     return xnn.XNNPACKQuantizer().set_global(xnn.get_symmetric_quantization_config(is_per_channel=True))
 
 
-def _executorch_xnnpack(**config: bool) -> Any:
+def _executorch_xnnpack(**flags: bool) -> Any:
     from executorch.backends.xnnpack.quantizer import xnnpack_quantizer as xnn
 
-    return xnn.XNNPACKQuantizer().set_global(xnn.get_symmetric_quantization_config(is_per_channel=True, **config))
+    config = xnn.get_symmetric_quantization_config(is_per_channel=True, **flags)
+    return xnn.XNNPACKQuantizer().set_global(config)
 
 
 def xnnpack_static() -> Any:
