@@ -12,7 +12,8 @@ the delegate count and, when the report has it, coverage (the share of FLOPs del
 dqguard's JSON report does not say which packages made it, so `--scan` records them: it runs
 `python -m dqguard scan --format json` with this interpreter (the scan's environment) and adds an
 `environment` object (Python and each package's version, from importlib.metadata) to the
-document before rendering, and `--json OUT` keeps that document. Rendering is a pure function of
+document before rendering, and the project's NOTES.md (what the recipes are, why a cell is not
+run) as `notes`; `--json OUT` keeps that document. Rendering is a pure function of
 the document (`render`), imports no torch, and a document without `environment` renders with
 its versions marked as not recorded.
 """
@@ -170,6 +171,8 @@ def render(document: dict[str, Any]) -> str:
              "do not edit by hand.", "", *_versions(document), "", LEGEND]
     for name, cells in grid(document["cases"]).items():
         lines += ["", f"## {name}", "", *table(cells)]
+    if document.get("notes"):
+        lines += ["", "## Notes", "", document["notes"].strip()]
     failed = errors(document["cases"])
     if failed:
         lines += ["", "## Errors", "", *failed]
@@ -206,6 +209,9 @@ def scan(manifest: Path, jobs: int, patterns: Sequence[str]) -> dict[str, Any]:
             sys.exit(f"compat: the scan failed (exit {completed.returncode})")
         document: dict[str, Any] = json.loads(report.read_text())
     document["environment"] = environment()
+    notes = manifest.parent / "NOTES.md"
+    if notes.exists():
+        document["notes"] = notes.read_text()
     return document
 
 
