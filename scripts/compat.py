@@ -2,7 +2,7 @@
 """The PT2E compatibility table: a matrix scan's JSON report rendered as Markdown.
 
     scripts/compat.py RESULT.json > docs/compatibility.md
-    scripts/compat.py --scan examples/zoo [-j N] [--case GLOB ...] [--json OUT] > docs/compatibility.md
+    scripts/compat.py --scan examples/zoo [-j N] [--case GLOB ... | --subset] [--json OUT] > PAGE.md
 
 Rows are a matrix's models, columns its quantizers (case names `MATRIX/MODEL/RECIPE`, in the
 order the scan reports them). A cell is the verdict: `clean`; the rules found and how often
@@ -35,6 +35,10 @@ PACKAGES = ("torch", "torchao", "executorch", "transformers", "tosa-tools", "eth
             "coremltools", "openvino", "nncf", "dqguard")
 CAUSE_WORDS = 60
 NOT_RUN = "·"
+# The cells tests/test_compat.py regenerates and bench/compat.py times against a plain script: a
+# CNN, an encoder with a mask and a GQA decoder under the recipes needing only ExecuTorch.
+SUBSET = tuple(f"zoo/{model}/{recipe}" for model in ("resnet", "bert", "qwen2")
+               for recipe in ("x86-static", "xnnpack-static", "xnnpack-dynamic"))
 TIMES = "\N{MULTIPLICATION SIGN}"
 
 
@@ -221,12 +225,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--scan", type=Path, metavar="DIR", help="scan DIR/dqguard.toml first")
     parser.add_argument("-j", "--jobs", type=int, default=2)
     parser.add_argument("--case", action="append", default=[], help="case glob (repeatable)")
+    parser.add_argument("--subset", action="store_true", help="only the cells the tests regenerate")
     parser.add_argument("--json", type=Path, metavar="OUT", help="keep the scanned document here")
     args = parser.parse_args(argv)
     if (args.result is None) == (args.scan is None):
         parser.error("give a RESULT.json or --scan DIR")
     if args.scan is not None:
-        document = scan(args.scan / "dqguard.toml", args.jobs, args.case)
+        document = scan(args.scan / "dqguard.toml", args.jobs, [*args.case, *(SUBSET if args.subset else ())])
         if args.json:
             args.json.write_text(json.dumps(document, indent=2) + "\n")
     else:
