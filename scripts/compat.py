@@ -56,11 +56,11 @@ def environment() -> dict[str, Any]:
 def _step(finding: dict[str, Any], phases: dict[str, float]) -> str:
     """Where a case error happened, in dqguard's words when the message has them ("calibration",
     "building the quantizer", "stage 'xnnpack'"), else the last phase the case began."""
-    message = finding["message"]
+    message: str = finding["message"]
     if " failed: " in message:
-        step = message.split(" failed: ", 1)[0]
+        step: str = message.split(" failed: ", 1)[0]
     else:
-        step = finding.get("stage") or (list(phases)[-1] if phases else "import")
+        step = str(finding.get("stage") or (list(phases)[-1] if phases else "import"))
     return step.replace("'dqguard.stages:", "'")
 
 
