@@ -242,15 +242,19 @@ def wheel_server(directory: Path) -> Iterator[str]:
         server.wait()
 
 
-def build_image(engine: Engine, tag: str = IMAGE, line: str = DEFAULT) -> str:
-    """dqguard's image of a torch line from this checkout, on the stand-in base.
+def build_image(engine: Engine, tag: str = IMAGE, line: str = DEFAULT, extras: str = "") -> str:
+    """dqguard's image of a torch line from this checkout, on the stand-in base; with `extras`
+    (`arm`), that line's variant holding dqguard's extra.
 
     The main line's torch is the local CPU wheel. Another line's torch, torchao and their
     dependencies are downloaded once into the test cache (testing.lines.wheels) and served the
     same way: the only builds of them this machine can reach are CUDA builds, hence no `+cpu`.
+    An extra's packages (ExecuTorch and the rest) come from the package index, through the host's
+    network.
     """
     base = standin_base(engine)
-    arguments = ["--build-arg", f"BASE_IMAGE={base}", "--build-arg", "TORCH_INDEX_URL="]
+    arguments = ["--build-arg", f"BASE_IMAGE={base}", "--build-arg", "TORCH_INDEX_URL=",
+                 "--build-arg", f"EXTRAS={extras}"]
     if line == DEFAULT:
         directory = torch_wheels()
     else:
