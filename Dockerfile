@@ -3,6 +3,9 @@
 # runner's Python or a resolver's choice did. One image per torch line of dqguard/lines.py, the
 # defaults being the main line's; another line:
 #   docker build --build-arg TORCH_VERSION=2.9.1 --build-arg TORCHAO_VERSION=0.15.0 .
+# A line's variant adds one of dqguard's pinned extras (dqguard.lines.RELEASED), as
+# `VERSION-torchLINE-arm` does ExecuTorch with the Arm backend:
+#   docker build --build-arg EXTRAS=arm .
 # GitHub's rules for container actions: no USER (the workspace must stay writable as the runner
 # mounts it) and no WORKDIR (the runner sets the working directory to the workspace).
 
@@ -33,9 +36,17 @@ RUN if [ -n "$TORCH_INDEX_URL" ]; then export PIP_INDEX_URL="$TORCH_INDEX_URL"; 
 # README.m[d]: the glob lets a context without the README still build.
 COPY pyproject.toml README.m[d] /tmp/dqguard-src/
 COPY dqguard /tmp/dqguard-src/dqguard
-RUN python -m pip install --no-cache-dir "torchao==${TORCHAO_VERSION}" /tmp/dqguard-src \
+# A dqguard extra installed with dqguard, pinned in pyproject.toml: "" or "arm". Declared after
+# the torch layer, so a variant shares that layer with its line's plain image.
+ARG EXTRAS=""
+# The extra goes in with torchao in one resolve, so its pins meet the line's (ExecuTorch 1.5.1
+# needs torchao 0.18 and declares no torch requirement); the check fails the build if anything
+# replaced the line's torch. A variant also imports what its lowering stages import.
+RUN python -m pip install --no-cache-dir "torchao==${TORCHAO_VERSION}" "/tmp/dqguard-src${EXTRAS:+[${EXTRAS}]}" \
     && rm -rf /tmp/dqguard-src \
     && python -c "import dqguard.cli, sys, torch, torchao; print('torch', torch.__version__, 'torchao', \
-torchao.__version__); sys.exit(torch.__version__.split('+')[0] != '${TORCH_VERSION}')"
+torchao.__version__); sys.exit(torch.__version__.split('+')[0] != '${TORCH_VERSION}')" \
+    && if [ -n "${EXTRAS}" ]; then python -c "import executorch.exir"; fi \
+    && if [ "${EXTRAS}" = arm ]; then python -c "import executorch.backends.arm.ethosu, ethosu.vela"; fi
 
 ENTRYPOINT ["python", "-m", "dqguard.action"]

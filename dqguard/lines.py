@@ -2,8 +2,9 @@
 
 One entry per minor release of torch that dqguard is tested on. The README's support table, the
 test harness's per-line virtualenvs (scripts/lines.py), the images (one per line, tagged
-`VERSION-torchLINE`), the per-line actions (`torch-LINE/action.yml`) and `dqguard scan --docker
---torch LINE` all read this table, so adding a line is one entry here plus its pinned image.
+`VERSION-torchLINE`, and one per variant, `VERSION-torchLINE-EXTRA`), the per-line actions
+(`torch-LINE/action.yml`, `torch-LINE-EXTRA/action.yml`) and `dqguard scan --docker --torch LINE`
+all read this table, so adding a line is one entry here plus its pinned image.
 
 torchao is no dependency of dqguard: its wheels declare no torch requirement, so pip puts any
 torchao beside any torch, and only the pairing below imports (torchao 0.18 fails to import on
@@ -21,6 +22,25 @@ class Line(NamedTuple):
     torch: str  # the release tested and put in the image
     torchao: str  # the torchao release that pairs with it
     flows: tuple[str, ...]  # the PT2E flows this torch can run (see dqguard.worker.flows)
+    # dqguard extras released as an image of their own on this line, beside the plain one: only
+    # where they are tested (ExecuTorch 1.5.1 needs torchao 0.18, so never on the 2.9 line).
+    variants: tuple[str, ...] = ()
+
+
+class Image(NamedTuple):
+    """One image a release builds and pins: a torch line's, plain or with one of dqguard's extras."""
+
+    line: str
+    extra: str = ""
+
+    @property
+    def name(self) -> str:
+        """`2.13` or `2.13-arm`: what follows `-torch` in its tag, and its action's directory `torch-NAME`."""
+        return f"{self.line}-{self.extra}" if self.extra else self.line
+
+    def tag(self, version: str) -> str:
+        """The one definition of an image's tag: `0.2.0-torch2.13`, `0.2.0-torch2.13-arm`."""
+        return f"{version}-torch{self.name}"
 
 
 # The PT2E implementations a manifest's `flow` may name (loaded by dqguard.worker.flows).
@@ -28,11 +48,14 @@ FLOWS = ("torchao", "torch.ao")
 
 LINES = {
     "2.9": Line(torch="2.9.1", torchao="0.15.0", flows=("torch.ao", "torchao")),
-    "2.13": Line(torch="2.13.0", torchao="0.18.0", flows=("torchao",)),
+    "2.13": Line(torch="2.13.0", torchao="0.18.0", flows=("torchao",), variants=("arm",)),
     "2.14": Line(torch="2.14.1", torchao="0.18.0", flows=("torchao",)),
 }
 # The line of the root action, the `dqguard-docker` hook and a plain `scan --docker`.
 DEFAULT = "2.13"
+# Every image a release builds, pushes and pins (scripts/release_image.py), by name.
+RELEASED = {image.name: image for line, pair in LINES.items()
+            for image in (Image(line), *(Image(line, extra) for extra in pair.variants))}
 
 
 def line_of(torch_version: str) -> str:

@@ -3,17 +3,20 @@
 actions and their images can never drift.
 
     scripts/release_image.py --repository ghcr.io/dqguard/dqguard \
-        --digest 2.9=sha256:... --digest 2.13=sha256:... --digest 2.14=sha256:...
+        --digest 2.9=sha256:... --digest 2.13=sha256:... --digest 2.13-arm=sha256:... \
+        --digest 2.14=sha256:...
 
-takes one digest per line of dqguard/lines.py (each image tagged `VERSION-torchLINE`, VERSION
-being dqguard's own from dqguard/__init__.py) and rewrites, to `REPOSITORY:VERSION-torchLINE@DIGEST`:
+takes one digest per image of dqguard.lines.RELEASED (each line's, tagged `VERSION-torchLINE`, and
+each variant with a dqguard extra, `VERSION-torchLINE-EXTRA`; VERSION is dqguard's own from
+dqguard/__init__.py) and rewrites, to `REPOSITORY:TAG@DIGEST`:
 - action.yml: `runs.image` becomes `docker://REFERENCE` of the default line (it is `Dockerfile`
   between releases);
-- torch-LINE/action.yml, for every line: action.yml's inputs and outputs with that line's image;
+- torch-NAME/action.yml, for every image (torch-2.13, torch-2.13-arm, ...): action.yml's inputs
+  and outputs with that image;
 - .pre-commit-hooks.yaml: the default line's image in the `dqguard-docker` hook's entry;
 - dqguard/commands/docker.py: every line's entry in `IMAGES`, what `dqguard scan --docker --torch LINE` runs.
 
-A line without a digest, or a place not found exactly once, and nothing is written: exit 2.
+An image without a digest, or a place not found exactly once, and nothing is written: exit 2.
 """
 
 import argparse
@@ -24,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from dqguard.lines import DEFAULT, LINES  # noqa: E402
+from dqguard.lines import DEFAULT, RELEASED  # noqa: E402
 
 DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 REPOSITORY = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?::\d+)?(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)+$")
@@ -94,29 +97,29 @@ def pin_images(text: str, images: dict[str, str]) -> str:
     return text
 
 
-def line_action(action: str, line: str, image: str) -> str:
-    """torch-LINE/action.yml: the root action with that line's image and its line in the name."""
-    named = _replace_once(action, re.compile(r"^name: (.*)$", re.MULTILINE), rf"name: \g<1> (torch {line})",
+def line_action(action: str, name: str, image: str) -> str:
+    """torch-NAME/action.yml: the root action with that image and its name (`2.13-arm`) in the name."""
+    named = _replace_once(action, re.compile(r"^name: (.*)$", re.MULTILINE), rf"name: \g<1> (torch {name})",
                           "action.yml name")
     return pin_action(named, image)
 
 
-def line_action_path(root: Path, line: str) -> Path:
-    return root / f"torch-{line}" / "action.yml"
+def line_action_path(root: Path, name: str) -> Path:
+    return root / f"torch-{name}" / "action.yml"
 
 
 def parse_digests(values: list[str]) -> dict[str, str]:
     digests = {}
     for value in values:
-        line, _, digest = value.partition("=")
-        if line not in LINES or not digest:
-            raise ReleaseError(f"--digest {value!r} is not LINE=sha256:... with LINE one of "
-                               f"{', '.join(LINES)}")
-        digests[line] = digest
-    missing = [line for line in LINES if line not in digests]
+        name, _, digest = value.partition("=")
+        if name not in RELEASED or not digest:
+            raise ReleaseError(f"--digest {value!r} is not IMAGE=sha256:... with IMAGE one of "
+                               f"{', '.join(RELEASED)}")
+        digests[name] = digest
+    missing = [name for name in RELEASED if name not in digests]
     if missing:
-        raise ReleaseError(f"no --digest for torch line {', '.join(missing)}: every line's image is "
-                           "released and pinned at once")
+        raise ReleaseError(f"no --digest for image {', '.join(missing)}: every image is released and "
+                           "pinned at once")
     return digests
 
 
@@ -124,7 +127,9 @@ def release(root: Path, repository: str, digests: dict[str, str]) -> dict[str, s
     match = VERSION.search((root / "dqguard" / "__init__.py").read_text())
     if match is None:
         raise ReleaseError("dqguard/__init__.py has no __version__ line")
-    images = {line: reference(repository, f"{match.group(1)}-torch{line}", digests[line]) for line in LINES}
+    images = {name: reference(repository, image.tag(match.group(1)), digests[name])
+              for name, image in RELEASED.items()}
+    lines = {image.line: images[name] for name, image in RELEASED.items() if not image.extra}
     action = (root / "action.yml").read_text()
     hooks = (root / ".pre-commit-hooks.yaml").read_text()
     docker = root / "dqguard" / "commands" / "docker.py"
@@ -132,8 +137,8 @@ def release(root: Path, repository: str, digests: dict[str, str]) -> dict[str, s
     new = {
         root / "action.yml": pin_action(action, images[DEFAULT]),
         root / ".pre-commit-hooks.yaml": pin_hook(hooks, images[DEFAULT]),
-        docker: pin_images(docker.read_text(), images),
-        **{line_action_path(root, line): line_action(action, line, image) for line, image in images.items()},
+        docker: pin_images(docker.read_text(), lines),
+        **{line_action_path(root, name): line_action(action, name, image) for name, image in images.items()},
     }
     for path, text in new.items():
         path.parent.mkdir(exist_ok=True)
@@ -144,8 +149,9 @@ def release(root: Path, repository: str, digests: dict[str, str]) -> dict[str, s
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repository", required=True, help="for example ghcr.io/dqguard/dqguard")
-    parser.add_argument("--digest", action="append", default=[], metavar="LINE=DIGEST",
-                        help="a torch line's pushed image digest (sha256:...); one for every line")
+    parser.add_argument("--digest", action="append", default=[], metavar="IMAGE=DIGEST",
+                        help="an image's pushed digest (sha256:...), IMAGE a line or a line's variant "
+                             "(2.13-arm); one for every image")
     parser.add_argument("--root", type=Path, default=ROOT, help=argparse.SUPPRESS)
     arguments = parser.parse_args(argv)
     try:
@@ -153,9 +159,10 @@ def main(argv: list[str] | None = None) -> int:
     except (ReleaseError, OSError) as exc:
         print(f"release_image: error: {exc}", file=sys.stderr)
         return 2
-    for line, image in images.items():
-        where = "action.yml, .pre-commit-hooks.yaml, " if line == DEFAULT else ""
-        print(f"pinned {image} in {where}{line_action_path(Path(), line)} and dqguard/commands/docker.py")
+    for name, image in images.items():
+        where = "action.yml, .pre-commit-hooks.yaml, " if name == DEFAULT else ""
+        also = "" if RELEASED[name].extra else " and dqguard/commands/docker.py"
+        print(f"pinned {image} in {where}{line_action_path(Path(), name)}{also}")
     return 0
 
 

@@ -39,7 +39,10 @@ IMAGE = "dqguard:test"
 STANDIN_PACKAGES = ("python3", "python3-pip", "python3-venv", "python-is-python3", "ca-certificates")
 SOURCES = Path("/etc/apt/sources.list.d/debian.sources")
 CA_DIR = Path("/usr/local/share/ca-certificates")
-WHEEL_PORT = 38765  # fixed: the port is part of the build's cache key for the torch layer
+# The wheel server's URL is a build argument, so its port is part of the build's cache key for every
+# layer: fixed for a test cache, and apart for runs with caches of their own (DQGUARD_TEST_CACHE),
+# which may build at the same time on this host's network.
+WHEEL_PORT = 38765 + int(hashlib.sha256(str(CACHE).encode()).hexdigest(), 16) % 500
 
 
 Completed = subprocess.CompletedProcess[str]
@@ -211,6 +214,8 @@ def torch_wheels() -> Path:
 def _free_port(preferred: int) -> int:
     for port in range(preferred, preferred + 50):
         with socket.socket() as probe:
+            # As http.server binds: the last build's connections in TIME_WAIT must not move the port.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 probe.bind(("127.0.0.1", port))
             except OSError:
@@ -242,15 +247,19 @@ def wheel_server(directory: Path) -> Iterator[str]:
         server.wait()
 
 
-def build_image(engine: Engine, tag: str = IMAGE, line: str = DEFAULT) -> str:
-    """dqguard's image of a torch line from this checkout, on the stand-in base.
+def build_image(engine: Engine, tag: str = IMAGE, line: str = DEFAULT, extras: str = "") -> str:
+    """dqguard's image of a torch line from this checkout, on the stand-in base; with `extras`
+    (`arm`), that line's variant holding dqguard's extra.
 
     The main line's torch is the local CPU wheel. Another line's torch, torchao and their
     dependencies are downloaded once into the test cache (testing.lines.wheels) and served the
     same way: the only builds of them this machine can reach are CUDA builds, hence no `+cpu`.
+    An extra's packages (ExecuTorch and the rest) come from the package index, through the host's
+    network.
     """
     base = standin_base(engine)
-    arguments = ["--build-arg", f"BASE_IMAGE={base}", "--build-arg", "TORCH_INDEX_URL="]
+    arguments = ["--build-arg", f"BASE_IMAGE={base}", "--build-arg", "TORCH_INDEX_URL=",
+                 "--build-arg", f"EXTRAS={extras}"]
     if line == DEFAULT:
         directory = torch_wheels()
     else:

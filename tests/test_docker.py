@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from dqguard.lines import DEFAULT, RELEASED
 from scripts.release_image import pin_action, pin_hook
 from testing import RESOURCES, expected_line
 from testing import docker as docker_testing
@@ -59,6 +60,17 @@ def legacy_image(engine: Engine) -> str:
     """The image of the torch 2.9 line: torch.ao's flow, torchao 0.15 beside it."""
     try:
         return docker_testing.build_image(engine, "dqguard:test-torch2.9", line="2.9")
+    except docker_testing.Unavailable as exc:
+        _unavailable(str(exc))
+        raise
+
+
+@pytest.fixture(scope="session")
+def arm_image(engine: Engine) -> str:
+    """The main line's Arm variant: dqguard[arm] (ExecuTorch, TOSA, Vela) from the package index."""
+    variant = RELEASED[f"{DEFAULT}-arm"]
+    try:
+        return docker_testing.build_image(engine, f"dqguard:{variant.tag('test')}", extras=variant.extra)
     except docker_testing.Unavailable as exc:
         _unavailable(str(exc))
         raise
@@ -369,3 +381,20 @@ def test_scan_docker_in_the_torch_2_9_image_gives_that_lines_verdicts(engine: En
     document = json.loads((repo / "docker.json").read_text())
     rules = {case["name"]: sorted({f["rule"] for f in case["findings"]}) for case in document["cases"]}
     assert rules == verdicts(scenario, "2.9")
+
+
+def test_the_arm_image_runs_the_action_on_an_ethos_u55_lowering(engine: Engine, arm_image: str,
+                                                                 tmp_path: Path) -> None:
+    step = Step(engine, arm_image, tmp_path)
+    _copy("backends", step.workspace)
+    step.run(args="--case ethos-u55", format="json:dqguard.json")
+
+    assert step.returncode == 0, step.stdout + step.stderr
+    assert (step.outputs["findings"], step.outputs["errors"], step.outputs["cases"]) == ("0", "0", "1")
+    [case] = json.loads((step.workspace / "dqguard.json").read_text())["cases"]
+    assert (case["name"], case["status"], case["findings"]) == ("ethos-u55", "ok", [])
+    # Vela compiled the whole net for the NPU: only the float interface stays on the CPU.
+    delegation = case["delegation"]
+    assert (delegation["backends"], delegation["delegates"]) == (["EthosUBackend"], 1)
+    assert delegation["non_delegated_ops"] == 2
+    assert "| `ethos-u55` | EthosUBackend | 1 |" in step.summary, step.summary

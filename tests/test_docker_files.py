@@ -11,11 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
+from dqguard import __version__
 from dqguard.cli import cli
 from dqguard.commands import docker
 from dqguard.commands.options import Output, ScanOptions
-from dqguard.lines import DEFAULT, LINES
+from dqguard.lines import DEFAULT, LINES, RELEASED
 from scripts import release_image
 from testing import copy_repo, dqguard
 
@@ -57,16 +59,19 @@ def test_image_defaults_to_the_main_line() -> None:
     assert metadata.version("torchao") == args["TORCHAO_VERSION"]
 
 
-def test_each_line_has_an_action_derived_from_the_root_one(tmp_path: Path) -> None:
+def test_each_line_and_variant_has_an_action_derived_from_the_root_one(tmp_path: Path) -> None:
     action = (REPO / "action.yml").read_text()
     assert set(docker.IMAGES) == set(LINES)
-    for line, image in docker.IMAGES.items():
-        path = release_image.line_action_path(REPO, line)
+    for name, released in RELEASED.items():
+        path = release_image.line_action_path(REPO, name)
+        image = yaml.safe_load(path.read_text())["runs"]["image"].removeprefix("docker://")
         # Edit action.yml, and scripts/release_image.py rewrites these: run it, or copy the change.
-        assert path.read_text() == release_image.line_action(action, line, image), path
+        assert path.read_text() == release_image.line_action(action, name, image), path
         assert _check_jsonschema("vendor.github-actions", path).returncode == 0
-        tag = rf"ghcr\.io/dqguard/dqguard:[^:@]+-torch{re.escape(line)}"
+        tag = rf"ghcr\.io/dqguard/dqguard:{re.escape(released.tag(__version__))}"
         assert re.fullmatch(tag + r"(@sha256:[0-9a-f]{64})?", image)
+        if not released.extra:  # what `scan --docker --torch LINE` runs is the line's action's image
+            assert docker.IMAGES[name] == image
 
 
 def _check_jsonschema(schema: str, path: Path) -> "subprocess.CompletedProcess[str]":
@@ -108,37 +113,37 @@ def _release(root: Path, *args: str) -> "subprocess.CompletedProcess[str]":
 
 
 def _digests(digits: str = "0123456789abcdef") -> dict[str, str]:
-    return {line: "sha256:" + (digits[index:] + digits[:index]) * 4 for index, line in enumerate(LINES)}
+    return {name: "sha256:" + (digits[index:] + digits[:index]) * 4 for index, name in enumerate(RELEASED)}
 
 
 def _digest_args(digests: dict[str, str]) -> list[str]:
-    return [arg for line, digest in digests.items() for arg in ("--digest", f"{line}={digest}")]
+    return [arg for name, digest in digests.items() for arg in ("--digest", f"{name}={digest}")]
 
 
-def test_release_pins_every_lines_image_at_once(tmp_path: Path) -> None:
+def test_release_pins_every_image_at_once(tmp_path: Path) -> None:
     root = _release_copy(tmp_path)
     digests = _digests()
     done = _release(root, "--repository", "ghcr.io/acme/dqguard", *_digest_args(digests))
     assert done.returncode == 0, done.stderr
 
-    from dqguard import __version__
-
-    images = {line: f"ghcr.io/acme/dqguard:{__version__}-torch{line}@{digest}"
-              for line, digest in digests.items()}
+    images = {name: f"ghcr.io/acme/dqguard:{__version__}-torch{name}@{digest}"
+              for name, digest in digests.items()}
+    assert images["2.13-arm"].startswith(f"ghcr.io/acme/dqguard:{__version__}-torch2.13-arm@sha256:")
     action = (root / "action.yml").read_text()
     assert f"  image: docker://{images[DEFAULT]}\n" in action
     assert action.replace(f"docker://{images[DEFAULT]}", "Dockerfile") == (REPO / "action.yml").read_text()
     assert _check_jsonschema("vendor.github-actions", root / "action.yml").returncode == 0
-    for line, image in images.items():
-        path = release_image.line_action_path(root, line)
-        assert path.read_text() == release_image.line_action((REPO / "action.yml").read_text(), line, image)
+    for name, image in images.items():
+        path = release_image.line_action_path(root, name)
+        assert path.read_text() == release_image.line_action((REPO / "action.yml").read_text(), name, image)
         assert f"  image: docker://{image}\n" in path.read_text()
     hooks = (root / ".pre-commit-hooks.yaml").read_text()
     [entry] = re.findall(r"- id: dqguard-docker\n(?:  .*\n)*?  entry: (.*)\n", hooks)
     assert entry.split()[2] == images[DEFAULT] and entry.split()[:2] == ["--entrypoint", "dqguard"]
     assert sum(images[DEFAULT] in line for line in hooks.splitlines()) == 1
     module = (root / "dqguard" / "commands" / "docker.py").read_text()
-    assert all(f'    "{line}": "{image}",' in module for line, image in images.items())
+    assert all(f'    "{line}": "{images[line]}",' in module for line in LINES)
+    assert images["2.13-arm"] not in module  # `scan --docker` runs a variant through --image only
 
     other = _digests("fedcba9876543210")
     again = _release(root, "--repository", "ghcr.io/acme/dqguard", *_digest_args(other))
@@ -147,12 +152,13 @@ def test_release_pins_every_lines_image_at_once(tmp_path: Path) -> None:
     assert not any(image in pinned for image in images.values())
 
 
-def test_release_needs_a_digest_for_every_line(tmp_path: Path) -> None:
+@pytest.mark.parametrize("missing", ["2.9", "2.13-arm"])
+def test_release_needs_a_digest_for_every_image(tmp_path: Path, missing: str) -> None:
     root = _release_copy(tmp_path)
     digests = _digests()
-    del digests["2.9"]
+    del digests[missing]
     done = _release(root, "--repository", "ghcr.io/acme/dqguard", *_digest_args(digests))
-    assert done.returncode == 2 and "no --digest for torch line 2.9" in done.stderr
+    assert done.returncode == 2 and f"no --digest for image {missing}:" in done.stderr
     assert (root / "action.yml").read_text() == (REPO / "action.yml").read_text()
     assert not (root / "torch-2.13").exists()
 
@@ -160,7 +166,8 @@ def test_release_needs_a_digest_for_every_line(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("args", "message"), [
     (("--repository", "ghcr.io/acme/dqguard", "--digest", "2.9=sha256:1234"), "is not sha256: and 64 hex"),
     (("--repository", "ghcr.io/Acme/dqguard"), "is not a lower-case image repository"),
-    (("--repository", "ghcr.io/acme/dqguard", "--digest", f"2.7={DIGEST}"), "is not LINE=sha256:..."),
+    (("--repository", "ghcr.io/acme/dqguard", "--digest", f"2.7={DIGEST}"), "is not IMAGE=sha256:..."),
+    (("--repository", "ghcr.io/acme/dqguard", "--digest", f"2.9-arm={DIGEST}"), "one of 2.9, 2.13, 2.13-arm"),
 ])
 def test_release_refuses_a_bad_reference(tmp_path: Path, args: tuple[str, ...], message: str) -> None:
     root = _release_copy(tmp_path)
