@@ -33,8 +33,8 @@ from dqguard.report import FORMATS
 from dqguard.report.github import command as workflow_command
 from dqguard.report.github import escape_data
 from dqguard.report.json import result_from_document
+from dqguard.report.markup import inline
 from dqguard.report.outputs import step_outputs
-from dqguard.report.summary import inline
 
 # "error" and "warning" are the scan's own `--fail-on`; "findings" (= "warning") and "errors" (only
 # cases that could not be checked) came first and stay.

@@ -48,14 +48,56 @@ class Finding(NamedTuple):
     resolved_by: str | None = None
 
 
+class Outside(NamedTuple):
+    """An op a lowering left outside every delegate: its op (`aten.convolution.default`), the
+    submodule that ran it, the user's line that made it (None when no frame is the user's) and its
+    FLOPs as `torch.utils.flop_counter` counts them (0 for q/dq, views and elementwise ops)."""
+
+    op: str
+    module: str | None
+    path: str | None
+    line: int | None
+    flops: int
+
+
+def short_op(name: str) -> str:
+    """`convolution` for `aten.convolution.default`: an op as a sentence or a picture names it."""
+    parts = name.split(".")
+    return parts[1] if len(parts) == 3 else name
+
+
+class Segment(NamedTuple):
+    """A run of the lowered program, in program order: one delegate (`backend` set, `ops` inside
+    it), or a CPU island of consecutive ops left outside (`backend` None, `names` their ops)."""
+
+    backend: str | None
+    ops: int
+    flops: int
+    names: tuple[str, ...] = ()
+
+
 class Delegation(NamedTuple):
     """What a lowering stage delegated: the lowered program's top-level delegate calls, the ops
-    inside them and the ops left outside (getitem and outputs not counted)."""
+    inside them and the ops left outside (getitem and outputs not counted).
+
+    Coverage by compute (`dqguard.check.coverage`; None where it was not accounted): the program's
+    FLOPs, those inside a delegate, and `coverage`, their share (the delegated share of ops when
+    the program has no FLOPs at all). `outside` is largest first; `uncounted` names the ops the
+    counter has no formula for (custom ops), which count 0 and are never guessed. `figures` are
+    the backend's own, one plain dict per delegate (Vela's `{accelerator, cpu_ops, npu_ops, macs,
+    sram_kib}`), kept beside dqguard's and never mixed with them."""
 
     backends: tuple[str, ...]
     delegates: int
     delegated_ops: int
     non_delegated_ops: int
+    flops: int | None = None
+    flops_delegated: int | None = None
+    coverage: float | None = None
+    outside: tuple[Outside, ...] = ()
+    uncounted: tuple[str, ...] = ()
+    figures: tuple[dict[str, Any], ...] = ()
+    partition: tuple[Segment, ...] = ()
 
 
 class CaseResult(NamedTuple):
@@ -179,11 +221,27 @@ def case_to_json(result: CaseResult) -> dict[str, Any]:
 
 
 def delegation_to_json(delegation: Delegation | None) -> dict[str, Any] | None:
-    return None if delegation is None else {**delegation._asdict(), "backends": list(delegation.backends)}
+    if delegation is None:
+        return None
+    return {**delegation._asdict(), "backends": list(delegation.backends),
+            "outside": [o._asdict() for o in delegation.outside], "uncounted": list(delegation.uncounted),
+            "figures": [dict(f) for f in delegation.figures],
+            "partition": [{**s._asdict(), "names": list(s.names)} for s in delegation.partition]}
 
 
 def delegation_from_json(data: dict[str, Any] | None) -> Delegation | None:
-    return None if data is None else Delegation(**{**data, "backends": tuple(data["backends"])})
+    """Also reads a record from before coverage (no `flops`, `outside`...)."""
+    if data is None:
+        return None
+    return Delegation(**{
+        **data,
+        "backends": tuple(data["backends"]),
+        "outside": tuple(Outside(**o) for o in data.get("outside", ())),
+        "uncounted": tuple(data.get("uncounted", ())),
+        "figures": tuple(dict(f) for f in data.get("figures", ())),
+        "partition": tuple(Segment(**{**s, "names": tuple(s.get("names", ()))})
+                           for s in data.get("partition", ())),
+    })
 
 
 def case_from_json(data: dict[str, Any]) -> CaseResult:

@@ -165,6 +165,37 @@ _ALL = (
         ),
     ),
     Rule(
+        "DQG006",
+        "delegation-regressed",
+        "error",
+        "The lowered program's coverage by compute fell below its baseline or its `min_coverage`, or "
+        "it has more delegates than its baseline.",
+        "What a device accelerates is the compute inside its delegates; what is left outside runs on "
+        "the portable CPU kernels, often in float. Counting nodes hides it (a view weighs as much as "
+        "a convolution), so dqguard counts FLOPs as torch.utils.flop_counter does and ratchets the "
+        "delegated share like code coverage: `dqguard baseline` records each lowered case's "
+        "coverage and delegate count, and a change that moves compute out of the delegates, or cuts "
+        "the program into more of them, fails the pull request that made it. `min_coverage` is an "
+        "absolute floor that needs no baseline.",
+        "Make the op that left lowerable again (the message names it, its submodule and the FLOPs "
+        "it took to the CPU), or accept the new figures with `dqguard baseline` when the change is "
+        "intended. `coverage_tolerance` sets how far below its baseline coverage may fall.",
+        example=(
+            "# dqguard-baseline.json: xnnpack/heads lowered to 1 delegate with coverage 1.0\n"
+            "# models.py, refactored from `q = self.q(x); k = self.k(x); v = self.v(x)`:\n"
+            "return self.q(x) + self.k(x) + self.v(x)\n"
+            "# after dqguard.stages:xnnpack (dynamic quantization, one shared choose_qparams chain)\n"
+            "executorch_call_delegate = "
+            "torch.ops.higher_order.executorch_call_delegate(lowered_module_0, x)\n"
+            "executorch_call_delegate_1 = "
+            "torch.ops.higher_order.executorch_call_delegate(lowered_module_1, getitem, getitem_1)"
+        ),
+        message=(
+            "dqguard.toml:31: DQG006 delegates 1 → 2 since the baseline (coverage 1.00 → 1.00) "
+            "[xnnpack/heads]"
+        ),
+    ),
+    Rule(
         "DQG900",
         "case-error",
         "error",

@@ -34,6 +34,7 @@ REPOS = {
     "errors": RESOURCES / "report-errors",
     "hostile": RESOURCES / "report-hostile",
     "fanout": RESOURCES / "report-fanout",
+    "lowered": RESOURCES / "report-lowered",
 }
 DATA = ROOT / "tests" / "data"
 RESULTS = DATA / "results"

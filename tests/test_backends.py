@@ -65,6 +65,20 @@ def test_the_ethos_u_stage_keeps_velas_figures(cases: dict[str, dict[str, Any]],
     assert figures["sram_kib"] > 0
 
 
+def test_an_ethos_u55_case_shows_velas_split_beside_dqguards_coverage(cases: dict[str, dict[str, Any]]
+                                                                      ) -> None:
+    delegation = cases["ethos-u55"]["delegation"]
+    # dqguard's: every FLOP is delegated; the float boundary's quantize and dequantize (0 FLOPs) stay out
+    assert delegation["coverage"] == 1.0 and delegation["flops"] == delegation["flops_delegated"] > 0
+    assert sorted((o["op"].split(".")[1], o["flops"]) for o in delegation["outside"]) == [
+        ("dequantize_per_tensor", 0), ("quantize_per_tensor", 0)]
+    # Vela's, beside them: its own operator split and MACs for the one delegate it compiled
+    [figures] = delegation["figures"]
+    assert figures["accelerator"] == "Ethos_U55_128"
+    assert (figures["cpu_ops"], figures["npu_ops"] > 0, figures["macs"] > 0) == (0, True, True)
+    assert set(figures) == {"accelerator", "cpu_ops", "npu_ops", "macs", "sram_kib"}
+
+
 def test_a_flag_vela_rejects_is_a_case_error_naming_the_stage(cases: dict[str, dict[str, Any]]) -> None:
     case = cases["ethos-u55/unknown-vela-flag"]
     [finding] = case["findings"]

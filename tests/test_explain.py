@@ -35,7 +35,7 @@ def test_explain_prints_producer_chain_dequantize_and_consumers_with_shapes(zoo:
 
 
 def test_explain_writes_dot_and_mermaid(zoo: Path, tmp_path: Path) -> None:
-    # Mermaid labels spell brackets as entities (report.summary.mermaid_label).
+    # Mermaid labels spell brackets as entities (report.markup.mermaid_label).
     for suffix, marker, shape in ((".dot", "digraph dqguard {", "[1, 8, 16] float32"),
                                   (".md", "```mermaid", "#91;1, 8, 16#93; float32")):
         graph = tmp_path / f"graph{suffix}"

@@ -157,8 +157,9 @@ RULE_ERRORS = [
      "dqguard.toml:2: rules: cannot set DQG900: a case error means the case was never checked, so it is "
      "always "
      "an error (fix the case or remove it)"),
-    ('[rules]\nDQG007 = "off"\n' + CASE,
-     "dqguard.toml:2: rules: names no rule: 'DQG007' (rules: DQG001, DQG002, DQG003, DQG004, DQG005)"),
+    ('[rules]\nDQG099 = "off"\n' + CASE,
+     "dqguard.toml:2: rules: names no rule: 'DQG099' "
+     "(rules: DQG001, DQG002, DQG003, DQG004, DQG005, DQG006)"),
     ('[rules]\n\nDQG002 = "fatal"\n' + CASE,
      "dqguard.toml:3: rules: DQG002 must be \"error\", \"warning\" or \"off\", got 'fatal'"),
     ("rules = 3\n" + CASE,

@@ -2,10 +2,11 @@
 
 The results (tests/data/results/, see `testing.reports`) are real scans of: `findings`
 (examples/demo), `errors` (a case whose model raises), `hostile` (case names, exception text and
-stderr built to break reporters) and `fanout` (30 consumers of one dequantize, 12 shared
-dequantizes). Rendering them needs no scan, so these tests are about the renderers alone; the
-last test checks the results are still what a scan gives. Regenerate goldens after an intended
-change with DQGUARD_UPDATE_GOLDEN=1 and review the diff.
+stderr built to break reporters), `fanout` (30 consumers of one dequantize, 12 shared
+dequantizes) and `lowered` (XNNPACK lowerings: coverage by compute, an op left outside, DQG006
+under a `min_coverage` floor). Rendering them needs no scan, so these tests are about the
+renderers alone; the last test checks the results are still what a scan gives. Regenerate goldens
+after an intended change with DQGUARD_UPDATE_GOLDEN=1 and review the diff.
 """
 
 import re

@@ -6,7 +6,7 @@ import re
 from markdown_it import MarkdownIt
 
 from dqguard.records import Finding, NodeRef, ScanResult
-from dqguard.report import summary
+from dqguard.report import markup, summary
 from dqguard.report.style import Style
 from testing import reports
 from testing.workflow_commands import commands
@@ -110,7 +110,7 @@ def test_hostile_text_renders_as_written_and_starts_no_command() -> None:
     rendered = MARKDOWN.render(markdown)
     assert "<script" not in rendered and "<b>" not in rendered
     names = [row[0] for row in cells(markdown)]
-    pictured = {c: summary.control_picture(chr(c)) for c in (*range(0x20), 0x7F) if chr(c) not in "\t\r\n"}
+    pictured = {c: markup.control_picture(chr(c)) for c in (*range(0x20), 0x7F) if chr(c) not in "\t\r\n"}
     assert names == [case.name.translate(pictured) for case in result.cases]
     details = [f.detail for case in result.cases for f in case.findings if f.detail]
     assert raw_blocks(rendered) == details

@@ -45,7 +45,10 @@ from dqguard.records import Delegation, Finding
 from dqguard.words import plural
 
 DELEGATE_CALL = "executorch_call_delegate"
-_QDQ = QUANTIZE_OPS | DEQUANTIZE_OPS | CHOOSE_QPARAMS_OPS
+QDQ = QUANTIZE_OPS | DEQUANTIZE_OPS | CHOOSE_QPARAMS_OPS
+# Nodes of a lowered graph that are no op of the model: shape queries and asserts on sizes.
+_SHAPE_BOOKKEEPING = SHAPE_QUERIES | {"aten::_assert_scalar", "aten::_assert_async",
+                                      "aten::sym_constrain_range", "aten::sym_constrain_range_for_size"}
 
 Origin = tuple[tuple[str, int] | None, str | None]
 
@@ -58,13 +61,25 @@ def delegate_calls(graph_module: torch.fx.GraphModule) -> list[torch.fx.Node]:
     return [node for node in graph_module.graph.nodes if is_delegate_call(node)]
 
 
-def _lowered_module(graph_module: torch.fx.GraphModule, call: torch.fx.Node) -> Any:
+def lowered_module(graph_module: torch.fx.GraphModule, call: torch.fx.Node) -> Any:
+    """The LoweredBackendModule a delegate call runs (`backend_id`, `original_module`)."""
     holder = first_input(call)
     return getattr(graph_module, str(holder.target)) if holder is not None else None
 
 
+def backend_of(lowered: Any) -> str:
+    return str(getattr(lowered, "backend_id", "unknown"))
+
+
 def _counted(node: torch.fx.Node) -> bool:
     return node.op == "call_function" and node.target is not operator.getitem and not is_delegate_call(node)
+
+
+def is_op(node: torch.fx.Node) -> bool:
+    """A node that runs an op of the model: not a delegate call, a getitem, symbolic-int arithmetic
+    (`operator.mul` on sizes), a shape query or an assert on a size."""
+    return (_counted(node) and getattr(node.target, "__module__", None) not in ("_operator", "operator")
+            and op_name(node) not in _SHAPE_BOOKKEEPING)
 
 
 def delegation(graph_module: torch.fx.GraphModule) -> Delegation:
@@ -72,8 +87,8 @@ def delegation(graph_module: torch.fx.GraphModule) -> Delegation:
     backends: set[str] = set()
     inside = 0
     for call in calls:
-        lowered = _lowered_module(graph_module, call)
-        backends.add(str(getattr(lowered, "backend_id", "unknown")))
+        lowered = lowered_module(graph_module, call)
+        backends.add(backend_of(lowered))
         original = getattr(lowered, "original_module", None)
         if original is not None:
             inside += sum(_counted(node) for node in original.graph_module.graph.nodes)
@@ -98,7 +113,8 @@ def quantized_origins(handed: list[torch.fx.GraphModule], quantized: Quantized, 
     return found
 
 
-def _name(node: torch.fx.Node) -> str:
+def target_name(node: torch.fx.Node) -> str:
+    """The op as a message names it: `aten.convolution.default`."""
     return str(getattr(node.target, "__name__", node.target))
 
 
@@ -109,23 +125,23 @@ def not_delegated(lowered: torch.fx.GraphModule, constants: frozenset[str], orig
     structure = Structure(constants)
     findings = []
     for module in graphs(lowered):
-        outside = [n for n in module.graph.nodes if _counted(n) and op_name(n) not in SHAPE_QUERIES]
-        qdq = [n for n in outside if op_name(n) in _QDQ]
+        outside = [n for n in module.graph.nodes if is_op(n)]
+        qdq = [n for n in outside if op_name(n) in QDQ]
         reported: set[torch.fx.Node] = set()
         for node in outside:
             if node in qdq or not (structure.quantized(node) or origin(node, root) in origins):
                 continue
             near = [n for n in qdq if n in node.all_input_nodes or n in node.users]
             reported.update(near)
-            message = (f"{_name(node)} was quantized but stays outside every {backend} delegate: it runs "
-                       "in float on the portable CPU kernels")
+            message = (f"{target_name(node)} was quantized but stays outside every {backend} delegate: "
+                       "it runs in float on the portable CPU kernels")
             if near:
-                message += f", and so do {', '.join(_name(n) for n in near)}"
+                message += f", and so do {', '.join(target_name(n) for n in near)}"
             findings.append(_finding(node, message, stage, root, fallback))
         for node in qdq:
             if node not in reported and not (module is lowered and _float_interface(node, constants)):
-                findings.append(_finding(node, f"{_name(node)} stays outside every {backend} delegate: it "
-                                         "runs on the portable CPU kernels", stage, root, fallback))
+                findings.append(_finding(node, f"{target_name(node)} stays outside every {backend} delegate: "
+                                         "it runs on the portable CPU kernels", stage, root, fallback))
     return findings
 
 

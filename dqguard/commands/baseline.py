@@ -2,7 +2,9 @@
 
 Each manifest's findings go to the `dqguard-baseline.json` beside it, named as that manifest names
 its cases; `--baseline FILE` writes one file for the whole scan, named as the scan shows them.
-Case errors are never accepted: each is printed, and the command exits 1.
+Case errors are never accepted: each is printed, and the command exits 1. Each lowered case's
+delegation (delegate count, coverage by compute, ops left outside) is locked in beside the findings:
+the coverage ratchet (DQG006) compares later scans with it.
 """
 
 import sys
@@ -34,7 +36,8 @@ def execute(options: ScanOptions, path: Path | None) -> int:
         else:
             written.setdefault(path, []).append(result._replace(name=item.project.qualified(result.name)))
     for target, results in written.items():
-        count = baseline.write(target, results)
+        count, locked = baseline.write(target, results)
+        lowered = f", {plural(locked, 'lowered case')}" if locked else ""
         sys.stderr.write(f"dqguard: wrote {display_path(target.resolve())} "
-                         f"({plural(count, 'finding')})\n")
+                         f"({plural(count, 'finding')}{lowered})\n")
     return EXIT_FINDINGS if failed else EXIT_CLEAN

@@ -5,10 +5,14 @@ never from the cache: explaining is for a verdict you are looking at now. For ev
 prints the producer, the quantize (or the dynamic chain's choose_qparams and quantize), the
 shared dequantize and each consumer with its target, shape and source line.
 
-`--graph FILE` draws the same, chosen by the file's suffix: `.md` is the job summary's Mermaid
-flowchart (`report.summary.flowchart`), `.dot` Graphviz source, `.svg` that source rendered by
-Graphviz's `dot` (which must be on PATH: Debian's `graphviz` package). No torch here: the facts
-come back in the records (`Finding.shapes`, `users`, `producer`).
+For a lowered case it then prints the coverage by compute and the partition in program order, a
+row per delegate and per CPU island (`report.partition`).
+
+`--graph FILE` draws the findings, chosen by the file's suffix: `.md` is the job summary's Mermaid
+flowcharts (`report.summary.flowchart`, and the partition's, `report.partition.flowchart`), `.dot`
+Graphviz source, `.svg` that source rendered by Graphviz's `dot` (which must be on PATH: Debian's
+`graphviz` package). No torch here: the facts come back in the records (`Finding.shapes`, `users`,
+`producer`, `CaseResult.delegation`).
 """
 
 import shutil
@@ -21,7 +25,8 @@ from dqguard.commands.selection import select
 from dqguard.commands.verdicts import leveled
 from dqguard.errors import EXIT_CLEAN, EXIT_FINDINGS, DqguardError
 from dqguard.manifest import projects
-from dqguard.records import Finding, NodeRef, severity_of, source_line
+from dqguard.records import Delegation, Finding, NodeRef, severity_of, source_line
+from dqguard.report import partition
 from dqguard.report.summary import flowchart
 from dqguard.rules import RULES
 from dqguard.words import plural
@@ -92,12 +97,15 @@ def dot(findings: list[Finding], case: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def markdown(findings: list[Finding], case: str) -> str:
+def markdown(findings: list[Finding], case: str, delegation: Delegation | None = None) -> str:
     parts = [f"# dqguard explain {case}"]
     for finding in findings:
         parts.append(f"## {finding.rule} at {finding.path}:{finding.line}\n\n{finding.message}")
         if finding.dequantize is not None:
             parts.append(flowchart(finding))
+    said = None if delegation is None else partition.line(delegation)
+    if delegation is not None and said is not None:
+        parts += [f"## Partition\n\n{said}", partition.flowchart(delegation)]
     return "\n\n".join(parts) + "\n"
 
 
@@ -106,10 +114,10 @@ def _check_suffix(path: Path) -> None:
         raise DqguardError(f"--graph {path}: the suffix picks the format: {', '.join(SUFFIXES)}")
 
 
-def write_graph(path: Path, findings: list[Finding], case: str) -> None:
+def write_graph(path: Path, findings: list[Finding], case: str, delegation: Delegation | None = None) -> None:
     _check_suffix(path)
     if path.suffix == ".md":
-        path.write_text(markdown(findings, case))
+        path.write_text(markdown(findings, case, delegation))
         return
     source = dot(findings, case)
     if path.suffix == ".dot":
@@ -140,9 +148,12 @@ def execute(options: ScanOptions, case: str, graph: Path | None) -> int:
     findings = list(result.findings)
     for finding in findings:
         print(text(finding, name), end="\n\n")
+    said = None if result.delegation is None else partition.line(result.delegation)
+    if result.delegation is not None and said is not None:
+        print(f"{name}: {said}\n{partition.table(result.delegation)}", end="\n\n")
     count = f", {plural(len(findings), 'finding')}" if findings else ""
     print(f"{name}: {result.status}{count}")
     if graph is not None:
-        write_graph(graph, findings, name)
+        write_graph(graph, findings, name, result.delegation)
         print(f"wrote {graph}")
     return EXIT_FINDINGS if findings else EXIT_CLEAN

@@ -5,7 +5,7 @@ annotations and SARIF resolve paths against), so a monorepo's sub-project paths 
 import os
 from pathlib import Path
 
-from dqguard.records import CaseResult, Finding, NodeRef
+from dqguard.records import CaseResult, Delegation, Finding, NodeRef
 
 
 def display_base() -> Path:
@@ -34,8 +34,17 @@ def _rebase_finding(finding: Finding, prefix: str) -> Finding:
     )
 
 
+def _rebase_delegation(delegation: Delegation | None, prefix: str) -> Delegation | None:
+    if delegation is None:
+        return None
+    outside = (o._replace(path=rebase_path(o.path, prefix)) if o.path is not None else o
+               for o in delegation.outside)
+    return delegation._replace(outside=tuple(outside))
+
+
 def rebase(results: list[CaseResult], prefix: str) -> list[CaseResult]:
     """Root-relative paths (what workers and the cache hold) as the user's base sees them."""
     if prefix in ("", "."):
         return results
-    return [r._replace(findings=tuple(_rebase_finding(f, prefix) for f in r.findings)) for r in results]
+    return [r._replace(findings=tuple(_rebase_finding(f, prefix) for f in r.findings),
+                       delegation=_rebase_delegation(r.delegation, prefix)) for r in results]

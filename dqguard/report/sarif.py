@@ -15,6 +15,9 @@
   failed case is as visible as a finding; the traceback or stderr tail is in `properties.detail`.
 - Compared against a baseline (`dqguard.baseline`), every result has a `baselineState`: "new", or
   "unchanged" for one the baseline holds (code scanning shows those as existing, not new, alerts).
+- A scan with lowered cases says how much of each one's compute the delegates took in the run's
+  property bag: `runs[0].properties.dqguard.delegation[CASE]` holds `backends`, `delegates`,
+  `coverage`, `flops` and `flops_delegated` (a case with no finding has no result to carry them).
 """
 
 from typing import Any
@@ -64,7 +67,9 @@ def _related(finding: Finding) -> list[dict[str, Any]]:
         if not primary_seen and (user.path, user.line) == (finding.path, finding.line):
             primary_seen = True  # the primary location already points at this one
             continue
-        related.append((user, f"{user.node} ({user.target}) also reads {finding.dequantize}"))
+        # A finding about a lowering (DQG004, DQG006) names ops, not the readers of a dequantize.
+        reads = f" also reads {finding.dequantize}" if finding.dequantize is not None else ", also named"
+        related.append((user, f"{user.node} ({user.target}){reads}"))
     if finding.producer is not None:
         producer = finding.producer
         related.append((producer, f"{producer.node} ({producer.target}) is what {finding.dequantize} "
@@ -103,7 +108,18 @@ def result_of(finding: Finding, case: str, baseline: bool = False) -> dict[str, 
     return result
 
 
+def delegation(result: ScanResult) -> dict[str, Any]:
+    """`runs[0].properties.dqguard.delegation`: each lowered case's coverage by compute."""
+    return {
+        case.name: {"backends": list(d.backends), "delegates": d.delegates, "coverage": d.coverage,
+                    "flops": d.flops, "flops_delegated": d.flops_delegated}
+        for case in result.cases if (d := case.delegation) is not None
+    }
+
+
 def document(result: ScanResult) -> dict[str, Any]:
+    lowered = delegation(result)
+    run: dict[str, Any] = {"properties": {"dqguard": {"delegation": lowered}}} if lowered else {}
     return {
         "$schema": SCHEMA,
         "version": "2.1.0",
@@ -117,6 +133,7 @@ def document(result: ScanResult) -> dict[str, Any]:
             }},
             "results": [result_of(f, case.name, result.baseline is not None)
                         for case in result.cases for f in case.findings],
+            **run,
         }],
     }
 

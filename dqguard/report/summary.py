@@ -18,46 +18,19 @@
 """
 
 import html
-import re
 
-from dqguard.records import Finding, NodeRef, ScanResult, is_case_error, place, severity_of
-from dqguard.report import collapse, text
+from dqguard.records import Delegation, Finding, NodeRef, ScanResult, is_case_error, place, severity_of
+from dqguard.report import collapse, partition, text
 from dqguard.report.grouping import Group, grouped
+from dqguard.report.markup import code, inline, mermaid_label
 from dqguard.report.style import Style
 from dqguard.rules import RULES
-from dqguard.words import noun, plural
+from dqguard.words import flops, noun, plural
 
 LIMIT = 2**20  # bytes GitHub accepts per step summary
 FAN_OUT = 8  # consumers drawn one by one; the rest become one "+N more" node
 
-_INLINE = re.compile(r"[\\`*_\[\]<>&|~!@]")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_MERMAID_SAFE = re.compile(r"[A-Za-z0-9 _./:,()+=-]")
 _STATUS = {"ok": "✅ ok", "error": "💥 error"}
-
-
-def control_picture(char: str) -> str:
-    return "\u2421" if char == "\x7f" else chr(0x2400 + ord(char))
-
-
-def inline(value: str) -> str:
-    """`value` as Markdown inline text that renders as exactly `value`."""
-    escaped = _INLINE.sub(lambda m: "\\" + m.group(), value)
-    escaped = _CONTROL.sub(lambda m: control_picture(m.group()), escaped)
-    return escaped.replace("\r", "&#13;").replace("\n", "<br>")
-
-
-def code(value: str) -> str:
-    """A code span when `value` can be one, else escaped inline text."""
-    if re.search(r"[`|\r\n\x00-\x1f\x7f]|##\[", value) or not value.strip():
-        return inline(value)
-    return f"`{value}`"
-
-
-def mermaid_label(*parts: str) -> str:
-    """A quoted Mermaid label, one line per part."""
-    escaped = ("".join(c if _MERMAID_SAFE.match(c) else f"#{ord(c)};" for c in part) for part in parts)
-    return '"' + "<br/>".join(escaped) + '"'
 
 
 def _name(ref: NodeRef) -> str:
@@ -171,7 +144,9 @@ def blocks(result: ScanResult) -> list[str]:
     # Not findings: how a case was checked (weightless mode fell back), one paragraph each.
     notes = [f"**Note** ({code(case.name)}): {inline(note)}\n\n"
              for case in result.cases for note in case.notes]
-    return [head, *rows, "\n", *notes, *_delegation(result), *_sections(grouped(result))]
+    # The partitions last: a finding matters more than a picture when the size limit cuts.
+    return [head, *rows, "\n", *notes, *_delegation(result), *_sections(grouped(result)),
+            *_partitions(result)]
 
 
 def _sections(groups: list[Group]) -> list[str]:
@@ -187,10 +162,37 @@ def _delegation(result: ScanResult) -> list[str]:
     if not lowered:
         return []
     rows = [f"| {code(case.name)} | {inline(', '.join(d.backends))} | {d.delegates} | {d.delegated_ops} "
-            f"| {d.non_delegated_ops} |\n"
+            f"| {d.non_delegated_ops} | {_coverage(d)} |\n"
             for case in lowered if (d := case.delegation) is not None]
-    return ["| Lowered case | Backend | Delegates | Delegated ops | Ops outside |\n|---|---|---|---|---|\n",
-            *rows, "\n"]
+    return ["| Lowered case | Backend | Delegates | Delegated ops | Ops outside | Compute delegated |\n"
+            "|---|---|---|---|---|---|\n", *rows, "\n"]
+
+
+def _coverage(delegation: Delegation) -> str:
+    if delegation.coverage is None or delegation.flops is None:
+        return "-"
+    return f"`{partition.bar(delegation.coverage)}` of {flops(delegation.flops)}"
+
+
+def _figures(delegation: Delegation) -> str:
+    """The backend's own figures, one line per delegate, kept apart from dqguard's."""
+    lines = [", ".join(f"{key} {value}" for key, value in figures.items() if value is not None)
+             for figures in delegation.figures]
+    return "\n".join(f"- The backend's own figures, delegate {index}: {inline(text)}"
+                     for index, text in enumerate(lines, 1))
+
+
+def _partitions(result: ScanResult) -> list[str]:
+    """Per lowered case, its partition in program order and what it left on the CPU."""
+    pieces = []
+    for case in result.cases:
+        d = case.delegation
+        said = None if d is None else partition.line(d)
+        if d is None or said is None:
+            continue
+        parts = [f"### Partition of {code(case.name)}", inline(said), _figures(d), partition.flowchart(d)]
+        pieces.append("\n\n".join(filter(None, parts)) + "\n\n")
+    return pieces
 
 
 def _size(value: str) -> int:

@@ -3,10 +3,13 @@
 In GitHub Actions this text lands in the step's log next to the annotations, so every string a
 user, a model or an exception controls goes through `logsafe.escape`: one finding is one line and
 no line can be read as a workflow command.
+
+With `-v` each case also gets its status line (phases and times), for a lowered case its coverage
+by compute (`partition.line`), and its notes.
 """
 
 from dqguard.records import Finding, ScanResult, counts, severity_of
-from dqguard.report import collapse, logsafe
+from dqguard.report import collapse, logsafe, partition
 from dqguard.report.style import Style
 from dqguard.words import noun, plural
 
@@ -61,6 +64,9 @@ def render(result: ScanResult, style: Style) -> str:
                       f"{case.duration_s:.2f}s{' (cached)' if case.cached else ''}"
                       + (f" ({phases})" if phases else ""))
             lines.append(f"{_DIM}{status}{_RESET}" if style.color else status)
+            coverage = None if case.delegation is None else partition.line(case.delegation)
+            if coverage is not None:
+                lines.append(f"    {logsafe.escape(coverage)}")
             lines.extend(f"    note: {logsafe.escape(note)}" for note in case.notes)
     for gone in result.gone if style.verbose else ():
         lines.append(f"  fixed: {logsafe.escape(gone.path)}:{gone.line}: {gone.rule} "

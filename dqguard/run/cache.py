@@ -35,8 +35,8 @@ from dqguard.records import CaseResult, case_from_json, case_to_json
 from dqguard.run.dependencies import fingerprint
 
 # 3: findings carry shapes; 4: node references carry module and library frames; 5: entries are
-# named by their manifest as well as their case
-FORMAT = 5
+# named by their manifest as well as their case; 6: delegation carries coverage by compute
+FORMAT = 6
 DIRECTORY_NAME = ".dqguard_cache"
 
 
@@ -57,8 +57,9 @@ def environment() -> dict[str, Any]:
 
 def case_key(case: Case, exact_qparams: bool, env: Mapping[str, Any]) -> dict[str, Any]:
     entry = request_json(case)
-    # Neither the line nor the bounds nor the severities change a verdict that was reached.
-    for unrelated in ("line", "timeout", "memory", "ignore", "rules"):
+    # Neither the line nor the bounds nor the severities change a verdict that was reached, nor
+    # the coverage ratchet's keys, which the parent applies (dqguard.commands.ratchet).
+    for unrelated in ("line", "timeout", "memory", "ignore", "rules", "min_coverage", "coverage_tolerance"):
         del entry[unrelated]
     entry["exact_qparams"] = case.exact_qparams or exact_qparams
     # As an entry reads it back: JSON has lists where the case has tuples (stages, dynamic_shapes),

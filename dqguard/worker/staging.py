@@ -5,7 +5,10 @@ What counts is what the pipeline hands the device. After each stage its graph is
 shared dequantize nodes (the annotations are gone after a re-export, so `dqguard.check.quantized` reads
 the structure). A lowering stage (its program holds delegate calls) is judged on the graph it
 was handed, the previous stage's, since the sharing inside a delegate is the backend's business
-by then; its own output gets the delegation rules (`dqguard.check.delegation`).
+by then; its own output gets the delegation rules (`dqguard.check.delegation`) and its coverage
+by compute (`dqguard.check.coverage`), both timed as the check. A backend's own figures about its
+compile ride on the program it returned as `backend_figures` (the Ethos-U stages' Vela summaries);
+they go into the record as plain data, beside dqguard's.
 
 A sharing is a finding when it is in the last stage's graph, reported once and attributed to the
 stage after which it appeared (and stayed): `convert`, or the stage's reference. The same sharing
@@ -20,7 +23,7 @@ from typing import Any, NamedTuple
 
 import torch
 
-from dqguard.check import delegation
+from dqguard.check import coverage, delegation
 from dqguard.check.nodes import graphs
 from dqguard.check.quantized import classifier
 from dqguard.check.sharing import check, shared
@@ -62,6 +65,7 @@ class Lowered(NamedTuple):
     stage: str
     output: View
     given: View
+    figures: tuple[dict[str, Any], ...] = ()
 
 
 def run(case: Case, converted: torch.fx.GraphModule, example: Example, root: Path, fallback: tuple[str, int],
@@ -76,7 +80,9 @@ def run(case: Case, converted: torch.fx.GraphModule, example: Example, root: Pat
     delegated = None
     if lowered is not None:
         with steps.step("check", "the check"):
-            delegated = delegation.delegation(lowered.output.module)
+            graph = lowered.output.module
+            record = delegation.delegation(graph)._replace(figures=lowered.figures)
+            delegated = coverage.account(record, graph, root)
             findings += _not_delegated(lowered, root, fallback)
     if case.delegates is not None and (delegated is None or delegated.delegates != case.delegates):
         stage = lowered.stage if lowered else None
@@ -98,13 +104,19 @@ def _stages(case: Case, converted: torch.fx.GraphModule, example: Example, root:
             current = programs.view(program)
         with steps.step("check", "the check"):
             if delegation.delegate_calls(current.module):
-                lowered = Lowered(reference, current, handed)
+                lowered = Lowered(reference, current, handed, _figures(program))
                 found = history[-1][1]
             else:
                 found = _keyed(shared(current.module, root, fallback, current.constants))
         history.append((reference, found))
         handed = current
     return history, lowered
+
+
+def _figures(program: Any) -> tuple[dict[str, Any], ...]:
+    """A backend's own figures, as plain data (a NamedTuple each, or already a mapping)."""
+    figures = getattr(program, "backend_figures", None) or ()
+    return tuple(f._asdict() if hasattr(f, "_asdict") else dict(f) for f in figures)
 
 
 def _not_delegated(lowered: Lowered, root: Path, fallback: tuple[str, int]) -> list[Finding]:
