@@ -6,6 +6,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -57,6 +58,17 @@ def test_image_defaults_to_the_main_line() -> None:
     # The full suite runs on the main line: the image holds what it was tested with.
     assert metadata.version("torch").split("+")[0] == args["TORCH_VERSION"]
     assert metadata.version("torchao") == args["TORCHAO_VERSION"]
+
+
+def test_each_variant_is_a_pinned_extra_the_build_checks() -> None:
+    args = dict(value.split("=", 1) for kind, value in _instructions() if kind == "ARG" and "=" in value)
+    assert args["EXTRAS"] == '""'  # the plain image of a line
+    extras = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    runs = [value for kind, value in _instructions() if kind == "RUN"]
+    for variant in (image for image in RELEASED.values() if image.extra):
+        assert variant.extra in extras, variant
+        # The build fails unless the variant's stages can import their backend.
+        assert any(f'[ "${{EXTRAS}}" = {variant.extra} ]' in run for run in runs), variant
 
 
 def test_each_line_and_variant_has_an_action_derived_from_the_root_one(tmp_path: Path) -> None:
