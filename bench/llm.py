@@ -15,7 +15,8 @@ non-strict export, `-j 1`, in this one run:
 
 Structural mode on the 8 B shape is not run: its fp32 weights alone (counted on the weightless
 model) exceed this machine's memory, and it is reported as impossible (memory). Exits 1 when a
-graph or a verdict differs, or the 8 B shape lacks its 2 findings per layer; targets that are not
+graph or a verdict differs, or the 8 B shape lacks its 2 sharings per layer (recorded as resolved:
+Inductor copies each shared per-tensor dequantize itself, dqguard.check.sharing); targets that are not
 met are printed, not failed (a loaded machine is slow, not wrong).
 """
 
@@ -147,6 +148,11 @@ def _child(root: Path, name: str, weightless: bool) -> dict[str, Any]:
             "signature": seen.get("signature"), "fp32_bytes": 4 * sum(p.numel() for p in model.parameters())}
 
 
+def _sharings(case: dict[str, Any]) -> list[dict[str, Any]]:
+    """The case's findings and the sharings it records as resolved (an Inductor case's)."""
+    return [*case["findings"], *case["resolved"]]
+
+
 def _memory() -> int:
     return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
@@ -182,8 +188,10 @@ def main() -> None:
             light_scan, light = scans[len(scans) // 2], phases(root, name, True)
             print(f"measured {name} weightless", file=sys.stderr, flush=True)
             met = light_scan.seconds <= wall_target and light_scan.peak <= memory_target * GB
-            findings = light_scan.case["findings"]
+            findings = _sharings(light_scan.case)
             count = f"{len(findings)} {'/'.join(sorted({f['rule'] for f in findings}))}"
+            if findings and all(f["resolved_by"] for f in findings):
+                count += f" (resolved by {findings[0]['resolved_by']})"
             expected = len(findings) == 2 * layers and light["notes"] == []
             rows.append(f"| {name} | weightless | {light_scan.seconds:.1f} | {light_scan.peak / GB:.2f} | "
                         f"{count} | {'met' if met else 'NOT met'} (<= {wall_target:.0f} s, "
@@ -196,10 +204,10 @@ def main() -> None:
                 continue
             normal_scan, normal = scan(root, name, False), phases(root, name, False)
             print(f"measured {name} structural", file=sys.stderr, flush=True)
-            same = normal["signature"] == light["signature"] and normal_scan.case["findings"] == findings
+            same = normal["signature"] == light["signature"] and _sharings(normal_scan.case) == findings
             sound &= same and normal["signature"] is not None and light["notes"] == []
             rows.append(f"| {name} | structural | {normal_scan.seconds:.1f} | {normal_scan.peak / GB:.2f} | "
-                        f"{len(normal_scan.case['findings'])} | same graph and findings: "
+                        f"{len(_sharings(normal_scan.case))} | same graph and findings: "
                         f"{'yes' if same else 'NO'}; {normal_scan.seconds / light_scan.seconds:.1f}x time, "
                         f"{normal_scan.peak / light_scan.peak:.1f}x memory |")
             details.append(f"  {name} structural: {_per_phase(normal)}")

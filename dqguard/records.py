@@ -46,6 +46,10 @@ class Finding(NamedTuple):
     # names that stage.
     stage: str | None = None
     resolved_by: str | None = None
+    # For a case error: the step it stopped at, as the case's `phases` name it ("import", "export",
+    # "prepare", "calibrate", "convert", a stage reference, "check"; "start" before the case began);
+    # None for a finding, and for a case no worker started.
+    step: str | None = None
 
 
 class Outside(NamedTuple):

@@ -57,7 +57,10 @@ _ALL = (
         "shared by DuplicateDQPass on purpose, so every op reading the same tensor shares one "
         "dequantize. Backends that partition per op group cannot lower the consumers "
         "independently: with ExecuTorch 1.5's XNNPACK partitioner, three dynamic linears sharing "
-        "one chain become one delegate or two depending only on the order of the ops.",
+        "one chain become one delegate or two depending only on the order of the ops. Inductor is "
+        "the exception: its freezing passes copy a shared per-tensor dequantize for each user, so a "
+        "case whose quantizer is an Inductor one (X86InductorQuantizer) and that has no `stages` "
+        "records such a sharing in JSON `resolved` (`resolved_by: \"inductor\"`) and reports nothing.",
         "Give each consumer its own chain before lowering: add the stage "
         "dqguard.stages:duplicate_dynamic_quant_chain (first in `stages`, before any re-export), which runs "
         "ExecuTorch's DuplicateDynamicQuantChainPass (executorch.backends.transforms."
@@ -134,7 +137,7 @@ _ALL = (
             "[1, 1, 1], ...)  # models.py:21"
         ),
         message=(
-            "models.py:21: DQG004 aten.convolution.default was quantized but stays outside every "
+            "models.py:21: DQG004 aten.convolution.default in volume was quantized but stays outside every "
             "XnnpackBackend delegate: it runs in float on the portable CPU kernels, and so do "
             "quantized_decomposed.dequantize_per_channel.default [xnnpack/unsupported]"
         ),
@@ -202,7 +205,8 @@ _ALL = (
         "A step of the case's pipeline failed.",
         "Importing the case's modules, building the model, inputs or quantizer, exporting, preparing, "
         "calibrating or converting raised an exception, so the case could not be checked.",
-        "Fix the failing step; the message names it and the exception it raised.",
+        "Fix the failing step; the message names it and the exception it raised, and the root "
+        "cause when a library wrapped it (`(caused by ...)`); JSON's `step` names the step for tools.",
         example=(
             "# models/blocks.py\n"
             "class Small(nn.Module):\n"

@@ -53,14 +53,15 @@ def environment() -> dict[str, Any]:
     return {"python": platform.python_version(), "platform": platform.machine(), "packages": versions}
 
 
-def _step(finding: dict[str, Any], phases: dict[str, float]) -> str:
-    """Where a case error happened, in dqguard's words when the message has them ("calibration",
-    "building the quantizer", "stage 'xnnpack'"), else the last phase the case began."""
+def _step(finding: dict[str, Any]) -> str:
+    """Where a case error happened: what the message says was being done ("calibration",
+    "building the quantizer", "stage 'xnnpack'"), finer than the JSON's `step` ("calibrate",
+    "import"), which names it when the message does not."""
     message: str = finding["message"]
     if " failed: " in message:
         step: str = message.split(" failed: ", 1)[0]
     else:
-        step = str(finding.get("stage") or (list(phases)[-1] if phases else "import"))
+        step = str(finding.get("step") or "an unknown step")
     return step.replace("'dqguard.stages:", "'")
 
 
@@ -75,7 +76,8 @@ def cause(message: str) -> str:
     """`calibration failed: IndexError: tensors used as ...` -> `IndexError: tensors used as ...`"""
     text = message.split(" failed: ", 1)[1] if " failed: " in message else message
     text = re.sub(r" \(at [^)]*\)$", "", text)  # the user's frame: the step already says where
-    return _words(text)
+    wrapped = re.search(r" \(caused by (.*)\)$", text)  # a library's wrapper: the root cause says why
+    return _words(wrapped.group(1) if wrapped else text)
 
 
 def _escape(text: str) -> str:
@@ -100,7 +102,7 @@ def cell(case: dict[str, Any]) -> str:
     if errors:
         first = errors[0]
         if first["rule"] == "DQG900":
-            text = f"{_step(first, case['phases'])}: {cause(first['message'])}"
+            text = f"{_step(first)}: {cause(first['message'])}"
         else:  # a timeout or a crash: the message names the phase ("timed out after 300 s during ...")
             text = f"{first['rule']}: {_words(first['message'])}"
     else:

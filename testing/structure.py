@@ -82,7 +82,8 @@ def compare_modes(
                                              "testing.observed saw no check")
                     runs[name, case.name, mode] = Run(
                         status=result.status,
-                        findings=[finding_to_json(f) for f in result.findings],
+                        # Resolved sharings too: an Inductor case records its sharings there.
+                        findings=[finding_to_json(f) for f in (*result.findings, *result.resolved)],
                         signature=seen.get("signature"),
                         swapped=seen.get("swapped", 0),
                         patched=seen.get("patched", 0),

@@ -192,3 +192,22 @@ def test_sharing_survives_re_export_without_annotations(in_process: InProcess) -
     [finding] = check(program.graph_module, Path("/nonexistent"), ("dqguard.toml", 1))
     assert finding.rule == "DQG001"
     assert len(finding.users) == 3
+
+
+def test_inductor_copies_a_shared_per_tensor_dequantize_so_it_is_resolved_not_reported(
+        in_process: InProcess) -> None:
+    # A decoder under X86InductorQuantizer's dynamic config: each layer's q/k/v projections share
+    # one dynamic chain. Inductor's freezing passes copy the dequantize per user before they fuse.
+    converted = in_process.convert("llm", "llama-tiny/x86-dynamic")
+    root, fallback = RESOURCES / "llm", ("dqguard.toml", 1)
+    as_lowered = check(converted, root, fallback)
+    assert as_lowered and {f.rule for f in as_lowered} == {"DQG002"}
+    assert {f.resolved_by for f in as_lowered} == {None}
+    compiled = check(converted, root, fallback, inductor=True)
+    assert [f._replace(resolved_by=None) for f in compiled] == as_lowered
+    assert {f.resolved_by for f in compiled} == {"inductor"}
+
+    result = in_process.run("llm", "llama-tiny/x86-dynamic")
+    assert (result.status, result.findings) == ("ok", ())
+    assert [f.message for f in result.resolved] == [f.message for f in as_lowered]
+    assert {(f.stage, f.resolved_by) for f in result.resolved} == {("convert", "inductor")}

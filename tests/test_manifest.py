@@ -212,6 +212,8 @@ def test_stages_and_delegates_from_defaults_and_case(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("extra", "expected"), [
     ('stages = "dqguard.stages:xnnpack"', "key 'stages' must be a list of 'module:attribute' references"),
     ('stages = ["xnnpack"]', "key 'stages' must be a list of 'module:attribute' references"),
+    ('stages = ["dqguard.stages:ethos_u65"]', "key 'stages' names 'dqguard.stages:ethos_u65', which is "
+     "not a built-in stage; dqguard.stages has coreml, duplicate_dynamic_quant_chain, ethos_u55,"),
     ("delegates = -1", "key 'delegates' must be an integer >= 0"),
     ("delegates = true", "key 'delegates' must be an integer >= 0"),
 ])

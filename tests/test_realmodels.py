@@ -10,11 +10,11 @@ import jsonschema
 import pytest
 
 from dqguard.rules import RULES
-from testing import RESOURCES, copy_repo, dqguard, reports
+from testing import RESOURCES, copy_repo, dqguard, expected_line, reports
 from testing.inprocess import load_cases
 
-CASES = ("bert-keywords/x86", "bert-keywords/xnnpack", "vit/xnnpack-dynamic", "gpt2-with-cache/x86",
-         "gpt2/x86")
+CASES = ("bert-keywords/x86", "bert-keywords/xnnpack", "vit/xnnpack-dynamic", "vit-wrapped/xnnpack-dynamic",
+         "gpt2-with-cache/x86", "gpt2/x86")
 
 
 @functools.cache
@@ -70,10 +70,30 @@ def test_vit_findings_name_the_projections_by_module_and_library_frame(scanned: 
             f"...k_proj, ...v_proj); it dequantizes layers.{layer}.layernorm_before; ")
 
 
+def test_behind_a_wrapper_findings_sit_at_its_line_and_name_the_modules(scanned: dict[str, Any]) -> None:
+    # Every node's innermost line of the project is the wrapper's call: the location, but no
+    # way to tell the projections apart, so the message names them by module path.
+    findings = _case(scanned, "vit-wrapped/xnnpack-dynamic")["findings"]
+    assert [f["rule"] for f in findings] == ["DQG002", "DQG002"]
+    wrapper = expected_line(RESOURCES / "realmodels" / "models.py", "wrapped")
+    for layer, finding in enumerate(findings):
+        assert (finding["path"], finding["line"]) == ("models.py", wrapper)
+        assert {(u["path"], u["line"]) for u in finding["users"]} == {("models.py", wrapper)}
+        assert finding["message"].startswith(
+            f"{finding['dequantize']} is shared by 3 quantized ops (model.layers.{layer}.attention.q_proj, "
+            f"...k_proj, ...v_proj); it dequantizes model.layers.{layer}.layernorm_before; ")
+    [run] = scanned["sarif"]["runs"]
+    primaries = [r["locations"][0] for r in run["results"]
+                 if r["properties"]["case"] == "vit-wrapped/xnnpack-dynamic"]
+    assert [p["logicalLocations"][0]["fullyQualifiedName"] for p in primaries] == [
+        f"model.layers.{n}.attention.q_proj" for n in (0, 1)]
+
+
 def test_sarif_and_the_summary_show_the_module_paths(scanned: dict[str, Any]) -> None:
     jsonschema.Draft4Validator(reports.sarif_schema()).validate(scanned["sarif"])
     [run] = scanned["sarif"]["runs"]
-    shared = [r for r in run["results"] if r["ruleId"] == "DQG002"]
+    shared = [r for r in run["results"]
+              if r["ruleId"] == "DQG002" and r["properties"]["case"] == "vit/xnnpack-dynamic"]
     modules = [[logical["fullyQualifiedName"] for related in r["relatedLocations"]
                 for logical in related["logicalLocations"]] for r in shared]
     assert modules == [[f"layers.{n}.attention.{p}_proj" for p in "qkv"] + [f"layers.{n}.layernorm_before"]

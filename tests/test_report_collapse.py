@@ -36,7 +36,7 @@ def _llama() -> list[Finding]:
 
 
 def _result(findings: list[Finding]) -> ScanResult:
-    case = CaseResult("llama-8b/x86-dynamic", "findings", 10.5, tuple(findings))
+    case = CaseResult("llama-8b/dynamic", "findings", 10.5, tuple(findings))
     return ScanResult("dqguard.toml", (case,))
 
 
@@ -82,22 +82,22 @@ def test_text_report_prints_one_line_per_fold_and_verbose_each() -> None:
     assert lines == [
         f"dqguard.toml:9: DQG002 32{TIMES} dequantize_per_tensor_tensor is shared by 3 quantized ops "
         f"(model.layers.{{0..31}}.self_attn.{{q,k,v}}_proj); it dequantizes "
-        f"model.layers.{{0..31}}.input_layernorm; {WHY} [llama-8b/x86-dynamic]",
+        f"model.layers.{{0..31}}.input_layernorm; {WHY} [llama-8b/dynamic]",
         f"dqguard.toml:9: DQG002 32{TIMES} dequantize_per_tensor_tensor is shared by 2 quantized ops "
         f"(model.layers.{{0..31}}.mlp.{{gate,up}}_proj); it dequantizes "
-        f"model.layers.{{0..31}}.post_attention_layernorm; {WHY} [llama-8b/x86-dynamic]",
+        f"model.layers.{{0..31}}.post_attention_layernorm; {WHY} [llama-8b/dynamic]",
         "1 case, 1 with findings",
     ]
     verbose = FORMATS["text"](result, Style(verbose=True)).splitlines()
     assert [line for line in verbose if " DQG002 " in line] == [
-        f"dqguard.toml:9: DQG002 {f.message} [llama-8b/x86-dynamic]" for f in _llama()]
+        f"dqguard.toml:9: DQG002 {f.message} [llama-8b/dynamic]" for f in _llama()]
 
 
 def test_summary_draws_one_section_per_fold() -> None:
     summary = FORMATS["summary"](_result(_llama()), Style())
     sections = [line for line in summary.splitlines() if line.startswith("### ")]
     assert len(sections) == 2 and summary.count("```mermaid") == 2
-    heading = f"In case `llama-8b/x86-dynamic`: 32{TIMES} dequantize\\_per\\_tensor\\_tensor is shared"
+    heading = f"In case `llama-8b/dynamic`: 32{TIMES} dequantize\\_per\\_tensor\\_tensor is shared"
     assert heading in summary
     assert "self\\_attn.{q,k,v}\\_proj" in summary
 

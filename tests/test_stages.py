@@ -80,7 +80,9 @@ def test_ops_xnnpack_leaves_out_are_dqg004_at_their_lines(scan: Scan) -> None:
     assert found == {(expected_line(models, "conv3d"), "convolution"),
                      (expected_line(models, "pool"), "_adaptive_avg_pool2d")}
     conv = next(f for f in case["findings"] if "convolution" in f["message"])
-    assert "XnnpackBackend" in conv["message"] and "dequantize_per_channel" in conv["message"]
+    assert conv["message"].startswith("aten.convolution.default in volume was quantized but stays outside "
+                                      "every XnnpackBackend delegate")  # the submodule that ran it
+    assert "dequantize_per_channel" in conv["message"]
     delegation = case["delegation"]
     assert delegation["backends"] == ["XnnpackBackend"]
     assert delegation["delegates"] == 2 and delegation["non_delegated_ops"] == 3
@@ -118,6 +120,13 @@ def test_without_executorch_a_stage_says_what_to_install(tmp_path: Path) -> None
     assert "pip install 'dqguard[executorch]' (executorch==1.5.1)" in finding["message"]
 
 
+def test_the_manifest_knows_every_built_in_stage_and_no_other() -> None:
+    # The manifest rejects a misspelt built-in before any case runs, from a torch-free list.
+    import dqguard.stages
+    from dqguard.manifest.keys import BUILTIN_STAGES
+    assert sorted(BUILTIN_STAGES) == sorted(dqguard.stages.__all__)
+
+
 def test_importing_dqguard_stages_needs_no_executorch() -> None:
     code = ("import dqguard.stages, dqguard.worker.staging, dqguard.check.delegation, sys; "
             "assert 'executorch' not in sys.modules")
@@ -127,7 +136,9 @@ def test_importing_dqguard_stages_needs_no_executorch() -> None:
 def test_a_stage_that_raises_is_a_case_error_naming_it(scan: Scan) -> None:
     [finding] = scan.case("broken-stage")["findings"]
     assert (finding["rule"], finding["stage"]) == ("DQG900", "passes:explode")
-    assert finding["message"].startswith("stage 'passes:explode' failed: RuntimeError: the cleanup pass met")
+    assert finding["step"] == "passes:explode"
+    assert finding["message"].startswith("stage 'passes:explode' failed: RuntimeError: the cleanup pass met "
+                                         "a node it does not know (caused by KeyError: 'aten.frobnicate')")
     assert "passes.py:" in finding["message"]  # the user's frame
     [finding] = scan.case("duplicated-too-late")["findings"]
     assert finding["message"].startswith("stage 'dqguard.stages:duplicate_dynamic_quant_chain' failed: "

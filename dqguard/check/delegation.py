@@ -133,14 +133,14 @@ def not_delegated(lowered: torch.fx.GraphModule, constants: frozenset[str], orig
                 continue
             near = [n for n in qdq if n in node.all_input_nodes or n in node.users]
             reported.update(near)
-            message = (f"{target_name(node)} was quantized but stays outside every {backend} delegate: "
+            message = (f"was quantized but stays outside every {backend} delegate: "
                        "it runs in float on the portable CPU kernels")
             if near:
                 message += f", and so do {', '.join(target_name(n) for n in near)}"
             findings.append(_finding(node, message, stage, root, fallback))
         for node in qdq:
             if node not in reported and not (module is lowered and _float_interface(node, constants)):
-                findings.append(_finding(node, f"{target_name(node)} stays outside every {backend} delegate: "
+                findings.append(_finding(node, f"stays outside every {backend} delegate: "
                                          "it runs on the portable CPU kernels", stage, root, fallback))
     return findings
 
@@ -154,10 +154,15 @@ def _float_interface(node: torch.fx.Node, constants: frozenset[str]) -> bool:
         user.op == "output" for user in node.users)
 
 
-def _finding(node: torch.fx.Node, message: str, stage: str, root: Path, fallback: tuple[str, int]) -> Finding:
+def _finding(node: torch.fx.Node, predicate: str, stage: str, root: Path,
+             fallback: tuple[str, int]) -> Finding:
+    """`aten.convolution.default in encoder.layers.3.conv PREDICATE`: the submodule tells apart
+    the ops one line of the user's made (every layer of a loop, every op of a wrapped library model)."""
     ref = node_ref(node, root)
     path, line = (ref.path, ref.line) if ref.path is not None and ref.line is not None else fallback
-    return Finding(rule="DQG004", message=message, path=path, line=line, users=(ref,), stage=stage)
+    where = f" in {ref.module}" if ref.module else ""
+    return Finding(rule="DQG004", message=f"{target_name(node)}{where} {predicate}", path=path, line=line,
+                   users=(ref,), stage=stage)
 
 
 def changed(expected: int, actual: Delegation | None, stage: str | None,

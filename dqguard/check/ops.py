@@ -37,6 +37,12 @@ CHOOSE_QPARAMS_OPS = frozenset({
 })
 # The dequantize overloads DuplicateDQPass duplicates (torchao 0.18, torch.ao alike), and the one
 # dynamic chain it leaves shared on purpose.
+# What Inductor's freezing passes copy for each user before they fuse ("dequant promotion" in
+# torch/_inductor/fx_passes/quantization.py): a graph Inductor compiles never keeps one shared.
+PROMOTED_BY_INDUCTOR = frozenset({
+    "quantized_decomposed::dequantize_per_tensor.default",
+    "quantized_decomposed::dequantize_per_tensor.tensor",
+})
 DUPLICATED_BY_CONVERT = frozenset({
     "quantized_decomposed::dequantize_per_tensor.default",
     "quantized_decomposed::dequantize_per_tensor.tensor",

@@ -24,6 +24,11 @@ Every graph is checked, the bodies of higher-order ops too (`cond` branches, `wh
 `scan` bodies, which prepare and convert quantize like the top-level graph): a dequantize is
 shared within the graph that holds it.
 
+A graph Inductor compiles (the case has no `stages` and its quantizer is an Inductor one, such as
+torchao's X86InductorQuantizer) is the exception: Inductor's freezing passes copy a per-tensor
+dequantize for each of its users before they fuse (`PROMOTED_BY_INDUCTOR`), so such a sharing is
+recorded as resolved by `INDUCTOR`, never reported; per-channel and affine ones are still findings.
+
 A graph with nothing quantized (DQG003) means the check would verify nothing, which is reported
 rather than passed: either no node has a valid annotation (the quantizer matched nothing), or no
 quantize or dequantize op came out of convert (the annotations asked for float or fp16 only).
@@ -41,6 +46,7 @@ from dqguard.check.nodes import graphs, node_ref, shapes
 from dqguard.check.ops import (
     DEQUANTIZE_OPS,
     DUPLICATED_BY_CONVERT,
+    PROMOTED_BY_INDUCTOR,
     QUANTIZE_OPS,
     SHAPE_QUERIES,
     chooser,
@@ -75,9 +81,15 @@ def _producer(dequantize: torch.fx.Node) -> torch.fx.Node | None:
     return value
 
 
+def _by_line(ref: NodeRef) -> bool:
+    """Whether the user's line tells the node apart. A line that calls into a library (a wrapper's
+    `self.model(x)`) made every node of that library model: its submodule is what tells them apart."""
+    return ref.line is not None and (ref.library_path is None or ref.module is None)
+
+
 def _where(ref: NodeRef) -> str:
     # The finding's path is the file: a message names only the line, or where a library's node is.
-    return f"{ref.node} at line {ref.line}" if ref.line is not None else place(ref) or ref.node
+    return f"{ref.node} at line {ref.line}" if _by_line(ref) else ref.module or place(ref) or ref.node
 
 
 def _listed(refs: list[NodeRef]) -> str:
@@ -86,7 +98,7 @@ def _listed(refs: list[NodeRef]) -> str:
     shown, parent = [], None
     for ref in refs:
         where = _where(ref)
-        if ref.line is None and ref.module is not None:
+        if not _by_line(ref) and ref.module is not None:
             head, _, leaf = ref.module.rpartition(".")
             where = f"...{leaf}" if head and head == parent else ref.module
             parent = head
@@ -112,16 +124,22 @@ def _nothing_quantized(nodes: list[torch.fx.Node], quantized: Quantized,
     return Finding(rule="DQG003", message=message, path=path, line=line)
 
 
-def check(graph_module: torch.fx.GraphModule, root: Path, fallback: tuple[str, int]) -> list[Finding]:
+INDUCTOR = "inductor"  # `resolved_by` of a sharing Inductor's dequant promotion removes
+
+
+def check(graph_module: torch.fx.GraphModule, root: Path, fallback: tuple[str, int],
+          inductor: bool = False) -> list[Finding]:
     """Findings for convert's output and its subgraphs: DQG003 when nothing is quantized, else every
-    shared dequantize. `fallback` is where a finding goes when no frame is the user's."""
+    shared dequantize. `fallback` is where a finding goes when no frame is the user's. When
+    `inductor` compiles the graph, the sharings it removes come back with `resolved_by` set."""
     modules = list(graphs(graph_module))
     quantized = classifier(modules)
     empty = _nothing_quantized([node for gm in modules for node in gm.graph.nodes], quantized, fallback)
     if empty is not None:
         return [empty]
+    promoted = PROMOTED_BY_INDUCTOR if inductor else frozenset()
     return [finding for module in modules for finding in _shared(list(module.graph.nodes), quantized, root,
-                                                                 fallback)]
+                                                                 fallback, promoted)]
 
 
 def shared(graph_module: torch.fx.GraphModule, root: Path, fallback: tuple[str, int],
@@ -135,7 +153,7 @@ def shared(graph_module: torch.fx.GraphModule, root: Path, fallback: tuple[str, 
 
 
 def _shared(nodes: list[torch.fx.Node], quantized: Quantized, root: Path,
-            fallback: tuple[str, int]) -> list[Finding]:
+            fallback: tuple[str, int], promoted: frozenset[str] = frozenset()) -> list[Finding]:
     position = {node: index for index, node in enumerate(nodes)}
     findings = []
     for node in nodes:
@@ -172,5 +190,6 @@ def _shared(nodes: list[torch.fx.Node], quantized: Quantized, root: Path,
             users=refs,
             producer=producer,
             shapes=shapes([n for n in (producer_node, node, *users) if n is not None]),
+            resolved_by=INDUCTOR if overload_name(node) in promoted else None,
         ))
     return findings

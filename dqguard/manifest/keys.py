@@ -45,10 +45,22 @@ def _inputs(value: Any) -> str | InlineInputs:
                      "[[1, 3, 224, 224]], or a table of named specs for keyword inputs")
 
 
+# The names `dqguard.stages` exports (tests/test_stages.py holds them equal): a misspelt built-in
+# is a manifest error at its line, not a case error after minutes of export and calibration. The
+# manifest cannot import the stages to ask: they live on the torch side.
+BUILTIN_STAGES = ("coreml", "duplicate_dynamic_quant_chain", "ethos_u55", "ethos_u85", "openvino",
+                  "reexport", "to_edge", "tosa", "vulkan", "xnnpack")
+
+
 def _stages(value: Any) -> tuple[str, ...]:
-    if isinstance(value, list) and all(isinstance(v, str) and _REF.match(v) for v in value):
-        return tuple(value)
-    raise ValueError("must be a list of 'module:attribute' references such as 'dqguard.stages:xnnpack'")
+    if not (isinstance(value, list) and all(isinstance(v, str) and _REF.match(v) for v in value)):
+        raise ValueError("must be a list of 'module:attribute' references such as 'dqguard.stages:xnnpack'")
+    for ref in value:
+        module, _, name = ref.partition(":")
+        if module == "dqguard.stages" and name not in BUILTIN_STAGES:
+            raise Said(f"names '{ref}', which is not a built-in stage; dqguard.stages has "
+                       f"{', '.join(BUILTIN_STAGES)}")
+    return tuple(value)
 
 
 def _integer(value: Any, least: int) -> bool:

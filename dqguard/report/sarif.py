@@ -5,7 +5,8 @@
 - One result per finding per case (not grouped as annotations are): code scanning tracks an
   alert by its fingerprint, and a case's findings come and go with that case.
 - The primary location is the finding's (the first quantized consumer with a line in the
-  repository, or the case's manifest line); `relatedLocations` are the other consumers and the
+  repository, or the case's manifest line; its submodule as a logical location, since a line
+  calling a library model made all of that model's nodes); `relatedLocations` are the other consumers and the
   producer, where they have a line in the repository. Paths are relative to the workspace and
   resolved against `%SRCROOT%`, which code scanning maps to the checkout.
 - `partialFingerprints["dqguard/v1"]` is the baseline's key for the finding (`records.fingerprint`:
@@ -87,6 +88,16 @@ def _related(finding: Finding) -> list[dict[str, Any]]:
     return locations
 
 
+def _primary(finding: Finding) -> dict[str, Any]:
+    """The finding's line, with the submodule of the node there (a wrapper's one line makes every
+    node of the library model it calls: the module tells which)."""
+    location = _location(finding.path, finding.line)
+    first = next((u for u in finding.users if (u.path, u.line) == (finding.path, finding.line)), None)
+    if first is not None and first.module is not None:
+        location["logicalLocations"] = [{"fullyQualifiedName": first.module, "kind": "module"}]
+    return location
+
+
 def result_of(finding: Finding, case: str, baseline: bool = False) -> dict[str, Any]:
     rule = RULES[finding.rule]
     result: dict[str, Any] = {
@@ -94,7 +105,7 @@ def result_of(finding: Finding, case: str, baseline: bool = False) -> dict[str, 
         "ruleIndex": _INDEX[rule.code],
         "level": severity_of(finding),
         "message": {"text": f"{finding.message} [case: {case}]"},
-        "locations": [_location(finding.path, finding.line)],
+        "locations": [_primary(finding)],
         "partialFingerprints": {"dqguard/v1": fingerprint(finding, case)},
         "properties": {"case": case},
     }

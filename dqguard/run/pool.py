@@ -59,8 +59,8 @@ def run(
 
 
 def _failure(case: Case, manifest: str, rule: str, message: str, duration: float,
-             phases: dict[str, float], detail: str | None) -> CaseResult:
-    finding = Finding(rule=rule, message=message, path=manifest, line=case.line, detail=detail)
+             phases: dict[str, float], detail: str | None, step: str | None = None) -> CaseResult:
+    finding = Finding(rule=rule, message=message, path=manifest, line=case.line, detail=detail, step=step)
     return CaseResult(name=case.name, status="error", duration_s=round(duration, 3), findings=(finding,),
                       phases={k: round(v, 3) for k, v in phases.items()})
 
@@ -175,7 +175,7 @@ class _Pool:
         worker.enter("end")
         rule, message = worker.kill_reason or ("DQG902", process.crash_message(code, phase, site, detail))
         self.results[job[0]] = _failure(case, self.places[job[0]].manifest, rule, message,
-                                        time.monotonic() - worker.started, worker.phases, detail)
+                                        time.monotonic() - worker.started, worker.phases, detail, phase)
         if job[1:]:
             self.pending.appendleft(job[1:])
 

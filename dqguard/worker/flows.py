@@ -86,3 +86,11 @@ def choose(quantizer: object, override: str | None) -> Flow:
         raise TypeError(f"{type(quantizer).__name__} derives from neither torchao's nor torch.ao's "
                         "Quantizer: set `flow` in the manifest")
     return load(name)
+
+
+def compiled_by_inductor(quantizer: object) -> bool:
+    """Whether the quantizer is made for Inductor (torchao's and torch.ao's X86InductorQuantizer,
+    XPUInductorQuantizer, ...): its graphs are compiled by `torch.compile`, not lowered, and
+    Inductor's own passes decide what a shared dequantize costs (`dqguard.check.sharing`). Read
+    by class name along its hierarchy, as the flow is, so a user's subclass counts."""
+    return any(cls.__name__.endswith("InductorQuantizer") for cls in type(quantizer).__mro__)

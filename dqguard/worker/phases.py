@@ -18,10 +18,30 @@ class StepFailed(Exception):
         self.detail = detail
 
 
-def one_line(exc: BaseException) -> str:
+def _first_line(exc: BaseException, limit: int) -> str:
     text = f"{type(exc).__name__}: {exc}".strip()
     first = text.splitlines()[0] if text else type(exc).__name__
-    return first if len(first) <= 300 else first[:297] + "..."
+    return first if len(first) <= limit else first[:limit - 3] + "..."
+
+
+def root_cause(exc: BaseException) -> BaseException:
+    """The innermost exception of a `raise ... from` chain. Implicit context ("during handling of
+    the above exception") is a second failure, not the cause, and is not followed."""
+    seen = {id(exc)}
+    while exc.__cause__ is not None and id(exc.__cause__) not in seen:
+        exc = exc.__cause__
+        seen.add(id(exc))
+    return exc
+
+
+def one_line(exc: BaseException) -> str:
+    """The exception's first line and, when a library wrapped the real error (ExecuTorch's pass
+    manager raising `Exception: An error occurred when running the ... pass` from it), the root
+    cause's: the wrapper alone says where, never why. The traceback keeps everything."""
+    cause = root_cause(exc)
+    if cause is exc:
+        return _first_line(exc, 300)
+    return f"{_first_line(exc, 150)} (caused by {_first_line(cause, 200)})"
 
 
 class Steps:

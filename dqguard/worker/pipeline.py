@@ -208,7 +208,8 @@ def run(case: Case, root: Path, manifest: str, exact_qparams: bool,
             quantizer, flow = load_quantizer(case, steps)
             attempt = _convert(case, exported.normal(), quantizer, flow, exact_qparams, steps)
         converted, example = attempt
-        findings, resolved, delegation = staging.run(case, converted, example, root, fallback, steps)
+        findings, resolved, delegation = staging.run(case, converted, example, root, fallback, steps,
+                                                     flows.compiled_by_inductor(quantizer))
     except StepFailed as failure:
         # A stage's failure names the stage in JSON too; other steps happen before any stage.
         error = _case_error(failure, root, fallback)._replace(
@@ -263,4 +264,4 @@ def _case_error(failure: StepFailed, root: Path, fallback: tuple[str, int]) -> F
     frame = user_frame(failure.detail, root)
     message = failure.message + (f" (at {frame[0]}:{frame[1]})" if frame else "")
     return Finding(rule="DQG900", message=message, path=fallback[0], line=fallback[1],
-                   detail=failure.detail)
+                   detail=failure.detail, step=failure.step)

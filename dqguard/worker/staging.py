@@ -69,12 +69,15 @@ class Lowered(NamedTuple):
 
 
 def run(case: Case, converted: torch.fx.GraphModule, example: Example, root: Path, fallback: tuple[str, int],
-        steps: Steps) -> Outcome:
+        steps: Steps, inductor: bool = False) -> Outcome:
+    """`inductor`: the quantizer is Inductor's, so without stages Inductor compiles the graph."""
     with steps.step("check", "the check"):
-        first = check(converted, root, fallback)
+        first = check(converted, root, fallback, inductor and not case.stages)
     if not case.stages or any(f.rule == "DQG003" for f in first):
-        # Nothing quantized: no stage can change that.
-        return Outcome([f._replace(stage=CONVERT) for f in first], (), None)
+        # No stage, or nothing quantized, which no stage can change.
+        first = [f._replace(stage=CONVERT) for f in first]
+        return Outcome([f for f in first if f.resolved_by is None],
+                       tuple(f for f in first if f.resolved_by is not None), None)
     history, lowered = _stages(case, converted, example, root, fallback, steps, [(CONVERT, _keyed(first))])
     findings, resolved = _attributed(history)
     delegated = None

@@ -58,6 +58,21 @@ def vit() -> torch.nn.Module:
     return ViTModel(config, add_pooling_layer=False)
 
 
+class FirstOutput(torch.nn.Module):
+    """A library model as projects wrap it: one line of theirs calls it, for every node it makes."""
+
+    def __init__(self, model: torch.nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, pixel_values: torch.Tensor) -> torch.Tensor:
+        return self.model(pixel_values)[0]  # expect: wrapped
+
+
+def wrapped_vit() -> torch.nn.Module:
+    return FirstOutput(vit())
+
+
 def small_image() -> tuple[torch.Tensor]:
     return (torch.randn(1, 3, 32, 32),)
 
