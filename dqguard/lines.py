@@ -12,7 +12,11 @@ torch 2.9; 0.16 and 0.17 import there without their extensions and mis-handle to
 quantizers). dqguard needs what the user's quantizers need and nothing more: a torch 2.9 project
 with torch.ao quantizers only runs without torchao.
 
-No torch import here: the parent process reads this table.
+`EXTRAS` is what each of dqguard's extras pins beside a line (the backends' packages): the stages
+name it when a backend is missing (`dqguard.stages.extras`, `dqguard.worker.programs`), and
+pyproject's `[project.optional-dependencies]` lists the same (tests/test_extras.py keeps them equal).
+
+No torch import here: the parent process reads these tables.
 """
 
 from typing import NamedTuple
@@ -53,6 +57,28 @@ LINES = {
 }
 # The line of the root action, the `dqguard-docker` hook and a plain `scan --docker`.
 DEFAULT = "2.13"
+
+EXECUTORCH = "executorch==1.5.1"
+
+
+class Extra(NamedTuple):
+    what: str
+    requires: tuple[str, ...]
+
+
+EXTRAS = {
+    "executorch": Extra("ExecuTorch", (EXECUTORCH,)),
+    "arm": Extra("the Arm backend", (EXECUTORCH, "tosa-tools==2026.8.0", "ethos-u-vela==5.2.0")),
+    "coreml": Extra("the Core ML backend", (EXECUTORCH, "coremltools==9.0")),
+    "openvino": Extra("the OpenVINO backend", (EXECUTORCH, "nncf==3.4.0", "openvino==2026.4.1")),
+    # ExecuTorch's wheel carries the Vulkan partitioner; lowering needs no GPU.
+    "vulkan": Extra("the Vulkan backend", (EXECUTORCH,)),
+}
+
+
+def install(extra: str) -> str:
+    wanted = EXTRAS[extra]
+    return f"install {wanted.what}: pip install 'dqguard[{extra}]' ({', '.join(wanted.requires)})"
 # Every image a release builds, pushes and pins (scripts/release_image.py), by name.
 RELEASED = {image.name: image for line, pair in LINES.items()
             for image in (Image(line), *(Image(line, extra) for extra in pair.variants))}

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from dqguard.lines import EXTRAS
 from dqguard.stages import extras
 
 REPO = Path(__file__).resolve().parents[1]
@@ -37,5 +38,5 @@ def test_installed_modules_are_returned_in_order() -> None:
 
 def test_the_pins_are_pyprojects() -> None:
     declared = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"]
-    assert {name: list(extra.requires) for name, extra in extras.EXTRAS.items()} == {
-        name: declared[name] for name in extras.EXTRAS}
+    assert {name: list(extra.requires) for name, extra in EXTRAS.items()} == {
+        name: declared[name] for name in EXTRAS}

@@ -14,11 +14,11 @@ from typing import Any, NamedTuple
 
 import torch
 
+from dqguard.lines import install
 from dqguard.worker import references
 from dqguard.worker.examples import Example
 
-EXECUTORCH = "executorch==1.5.1"
-INSTALL = f"install ExecuTorch: pip install 'dqguard[executorch]' ({EXECUTORCH})"
+INSTALL = install("executorch")
 
 
 def needs_executorch(exc: BaseException) -> str | None:
