@@ -6,8 +6,8 @@
 
 Rows are a matrix's models, columns its quantizers (case names `MATRIX/MODEL/RECIPE`, in the
 order the scan reports them). A cell is the verdict: `clean`; the rules found and how often
-(`DQG002` and a count); or the case error at its step with its cause in a few words. A lowered cell adds
-the delegate count and, when the report has it, coverage (the share of FLOPs delegated).
+(`DQG002` and a count); or the case error at its step with its cause in a few words. A lowered
+cell adds coverage (the share of FLOPs delegated), the delegate count and the ops left outside.
 
 dqguard's JSON report does not say which packages made it, so `--scan` records them: it runs
 `python -m dqguard scan --format json` with this interpreter (the scan's environment) and adds an
@@ -21,6 +21,7 @@ its versions marked as not recorded.
 import argparse
 import importlib.metadata
 import json
+import math
 import platform
 import re
 import subprocess
@@ -84,13 +85,23 @@ def _escape(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ").replace("`", "'")
 
 
+def _percent(share: float) -> str:
+    """Truncated as coverage tools do: 99.97% is "99.9%", never a "100.0%" with compute outside."""
+    return f"{math.floor(share * 1000) / 10:.1f}%"
+
+
 def delegation(record: dict[str, Any] | None) -> str | None:
+    """`coverage 99.9%, 13 delegates, 43 ops outside`: the ops outside count too, since most of
+    them (layer norms, softmax, views) carry no FLOPs `torch.utils.flop_counter` counts."""
     if not record:
         return None
     count = record["delegates"]
     parts = [f"{count} delegate" + ("" if count == 1 else "s")]
     if record.get("coverage") is not None:
-        parts.insert(0, f"coverage {100 * record['coverage']:.1f}%")
+        parts.insert(0, f"coverage {_percent(record['coverage'])}")
+        outside = record["non_delegated_ops"]
+        if outside:
+            parts.append(f"{outside} op{'' if outside == 1 else 's'} outside")
     else:
         total = record["delegated_ops"] + record["non_delegated_ops"]
         parts.append(f"{record['delegated_ops']}/{total} ops")
@@ -164,9 +175,11 @@ def errors(cases: Iterable[dict[str, Any]]) -> list[str]:
 LEGEND = f"""\
 A cell is the case's verdict. `clean`: no finding. `DQG00N {TIMES}k`: k findings of that rule
 (`dqguard explain CASE` shows them). Otherwise the case error: the step it stopped at and its
-cause; every message in full is under Errors. A lowered cell adds the delegate count and the
-share of the model's FLOPs its delegates run (coverage), or, where the report has no coverage,
-the ops delegated out of all top-level ops. `{NOT_RUN}`: not run (excluded in the manifest)."""
+cause (a library's wrapped error: its root cause); every message in full is under Errors. A
+lowered cell adds the share of the model's FLOPs its delegates run (coverage, truncated: 99.97% is
+99.9%), the delegate count and the ops left outside every delegate (most carry no counted FLOPs:
+layer norms, softmax, views), or, where the report has no coverage, the ops delegated out of all
+top-level ops. `{NOT_RUN}`: not run (excluded in the manifest)."""
 
 
 def render(document: dict[str, Any]) -> str:

@@ -39,9 +39,23 @@ def test_cells_read_back_from_the_page() -> None:
     assert cells["resnet", "x86-static"] == "clean"
     assert cells["bert", "xnnpack-static"] == ("calibration: IndexError: tensors used as indices must be "
                                                "long, int, byte…")
-    assert cells["resnet", "ethos-u55"] == "clean<br>coverage 97.3%, 2 delegates"
+    assert cells["resnet", "ethos-u55"] == "clean<br>coverage 97.3%, 2 delegates, 4 ops outside"
     assert cells["resnet", "tosa"] == "stage 'tosa': ValueError: Unsupported \\| op aten.upsample"
     assert cells["bert", "tosa"] == compat.NOT_RUN
+
+
+def test_a_lowered_cell_never_rounds_compute_outside_up_to_full_coverage() -> None:
+    compat = _compat()
+    record = {"delegates": 13, "delegated_ops": 263, "non_delegated_ops": 43, "coverage": 0.9997}
+    assert compat.delegation(record) == "coverage 99.9%, 13 delegates, 43 ops outside"
+    full = {**record, "coverage": 1.0, "non_delegated_ops": 0}
+    assert compat.delegation(full) == "coverage 100.0%, 13 delegates"
+
+
+def test_a_wrapped_error_shows_its_root_cause() -> None:
+    message = ("stage 'dqguard.stages:vulkan' failed: Exception: An error occurred when running the "
+               "'VulkanPass' pass (caused by RuntimeError: unsupported dtype) (at models.py:3)")
+    assert _compat().cause(message) == "RuntimeError: unsupported dtype"
 
 
 def test_rendering_needs_no_torch() -> None:
