@@ -58,27 +58,6 @@ LINES = {
 # The line of the root action, the `dqguard-docker` hook and a plain `scan --docker`.
 DEFAULT = "2.13"
 
-EXECUTORCH = "executorch==1.5.1"
-
-
-class Extra(NamedTuple):
-    what: str
-    requires: tuple[str, ...]
-
-
-EXTRAS = {
-    "executorch": Extra("ExecuTorch", (EXECUTORCH,)),
-    "arm": Extra("the Arm backend", (EXECUTORCH, "tosa-tools==2026.8.0", "ethos-u-vela==5.2.0")),
-    "coreml": Extra("the Core ML backend", (EXECUTORCH, "coremltools==9.0")),
-    "openvino": Extra("the OpenVINO backend", (EXECUTORCH, "nncf==3.4.0", "openvino==2026.4.1")),
-    # ExecuTorch's wheel carries the Vulkan partitioner; lowering needs no GPU.
-    "vulkan": Extra("the Vulkan backend", (EXECUTORCH,)),
-}
-
-
-def install(extra: str) -> str:
-    wanted = EXTRAS[extra]
-    return f"install {wanted.what}: pip install 'dqguard[{extra}]' ({', '.join(wanted.requires)})"
 # Every image a release builds, pushes and pins (scripts/release_image.py), by name.
 RELEASED = {image.name: image for line, pair in LINES.items()
             for image in (Image(line), *(Image(line, extra) for extra in pair.variants))}
@@ -107,3 +86,26 @@ def pairing(line: str | None) -> str:
         return f"torchao=={pair.torchao} (the release that pairs with torch {line})"
     supported = ", ".join(f"torchao {pair.torchao} beside torch {name}" for name, pair in LINES.items())
     return f"the torchao of your torch's line ({supported})"
+
+
+EXECUTORCH = "executorch==1.5.1"
+
+
+class Extra(NamedTuple):
+    what: str
+    requires: tuple[str, ...]
+
+
+EXTRAS = {
+    "executorch": Extra("ExecuTorch", (EXECUTORCH,)),
+    "arm": Extra("the Arm backend", (EXECUTORCH, "tosa-tools==2026.8.0", "ethos-u-vela==5.2.0")),
+    "coreml": Extra("the Core ML backend", (EXECUTORCH, "coremltools==9.0")),
+    "openvino": Extra("the OpenVINO backend", (EXECUTORCH, "nncf==3.4.0", "openvino==2026.4.1")),
+    # ExecuTorch's wheel carries the Vulkan partitioner; lowering needs no GPU.
+    "vulkan": Extra("the Vulkan backend", (EXECUTORCH,)),
+}
+
+
+def install(extra: str) -> str:
+    wanted = EXTRAS[extra]
+    return f"install {wanted.what}: pip install 'dqguard[{extra}]' ({', '.join(wanted.requires)})"

@@ -35,14 +35,14 @@ CHOOSE_QPARAMS_OPS = frozenset({
     "torchao::choose_qparams_affine",
     "pt2e_quant::choose_qparams_affine",
 })
-# The dequantize overloads DuplicateDQPass duplicates (torchao 0.18, torch.ao alike), and the one
-# dynamic chain it leaves shared on purpose.
 # What Inductor's freezing passes copy for each user before they fuse ("dequant promotion" in
 # torch/_inductor/fx_passes/quantization.py): a graph Inductor compiles never keeps one shared.
 PROMOTED_BY_INDUCTOR = frozenset({
     "quantized_decomposed::dequantize_per_tensor.default",
     "quantized_decomposed::dequantize_per_tensor.tensor",
 })
+# The dequantize overloads DuplicateDQPass duplicates (torchao 0.18, torch.ao alike), and the one
+# dynamic chain it leaves shared on purpose.
 DUPLICATED_BY_CONVERT = frozenset({
     "quantized_decomposed::dequantize_per_tensor.default",
     "quantized_decomposed::dequantize_per_tensor.tensor",

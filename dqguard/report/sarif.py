@@ -5,10 +5,10 @@
 - One result per finding per case (not grouped as annotations are): code scanning tracks an
   alert by its fingerprint, and a case's findings come and go with that case.
 - The primary location is the finding's (the first quantized consumer with a line in the
-  repository, or the case's manifest line; its submodule as a logical location, since a line
-  calling a library model made all of that model's nodes); `relatedLocations` are the other consumers and the
-  producer, where they have a line in the repository. Paths are relative to the workspace and
-  resolved against `%SRCROOT%`, which code scanning maps to the checkout.
+  repository, or the case's manifest line), with that consumer's submodule as a logical location
+  (a line calling a library model made all of that model's nodes); `relatedLocations` are the
+  other consumers and the producer, where they have a line in the repository. Paths are relative
+  to the workspace and resolved against `%SRCROOT%`, which code scanning maps to the checkout.
 - `partialFingerprints["dqguard/v1"]` is the baseline's key for the finding (`records.fingerprint`:
   case, rule, stage, and producer and consumers by op and submodule or file), never line numbers
   or node names, so neither an edit elsewhere in the file nor a node added upstream moves the alert.
