@@ -10,6 +10,7 @@ import torch
 from dqguard.manifest.case import Case
 from dqguard.run.plan import plan
 from dqguard.worker import examples
+from dqguard.worker.phases import one_line
 from testing import RESOURCES, copy_repo, dqguard, expected_line
 from testing.inprocess import InProcess, load_cases
 
@@ -128,3 +129,24 @@ def test_calibration_inputs_of_another_shape_are_case_errors(in_process: InProce
                                                              message: str) -> None:
     [finding] = in_process.run("training", name).findings
     assert (finding.rule, finding.message) == ("DQG900", message)
+
+
+def _raised(exc: BaseException, cause: BaseException) -> BaseException:
+    try:
+        try:
+            raise cause
+        except type(cause) as inner:
+            raise exc from inner
+    except BaseException as outer:  # the chain as a library leaves it
+        return outer
+
+
+def test_a_case_error_gives_a_wrapped_exceptions_root_cause_once() -> None:
+    wrapped = _raised(Exception("An error occurred when running the 'FusePatternsPass' pass"),
+                      ValueError("not enough values to unpack (expected 4, got 3)"))
+    assert one_line(wrapped) == ("Exception: An error occurred when running the 'FusePatternsPass' pass "
+                                 "(caused by ValueError: not enough values to unpack (expected 4, got 3))")
+    # A wrapper quoting its cause says it all, at full length: dqguard's own install hints do.
+    hint = "No module named 'ethosu': install the Arm backend: pip install 'dqguard[arm]' " + "x" * 120
+    quoted = _raised(ModuleNotFoundError(hint), ModuleNotFoundError("No module named 'ethosu'"))
+    assert one_line(quoted) == f"ModuleNotFoundError: {hint}"

@@ -37,11 +37,12 @@ def root_cause(exc: BaseException) -> BaseException:
 def one_line(exc: BaseException) -> str:
     """The exception's first line and, when a library wrapped the real error (ExecuTorch's pass
     manager raising `Exception: An error occurred when running the ... pass` from it), the root
-    cause's: the wrapper alone says where, never why. The traceback keeps everything."""
-    cause = root_cause(exc)
-    if cause is exc:
-        return _first_line(exc, 300)
-    return f"{_first_line(exc, 150)} (caused by {_first_line(cause, 200)})"
+    cause's: the wrapper alone says where, never why. A wrapper that already quotes its cause
+    (dqguard's own "install the Arm backend" hint) is enough. The traceback keeps everything."""
+    first, cause = _first_line(exc, 300), root_cause(exc)
+    if cause is exc or str(cause).strip() in str(exc):
+        return first
+    return f"{first} (caused by {_first_line(cause, 200)})"
 
 
 class Steps:
