@@ -125,6 +125,7 @@ def test_a_hanging_case_times_out_and_the_others_finish(parallel_report: dict[st
     # The stack dump taken before the kill says where it hung.
     line = expected_line(MODELS, "hang")
     assert hang["message"] == f"timed out after 6 s during export (at models.py:{line})"
+    assert hang["step"] == "export"  # the step, for tools, as the parent saw it
     assert "time.sleep" in hang["detail"] or "in forward" in hang["detail"]
     assert cases["small"]["status"] == "ok", cases["small"]
     assert cases["small-again"]["status"] == "ok", cases["small-again"]
@@ -145,6 +146,7 @@ def test_a_crashing_worker_is_reported_with_its_signal_and_place(
     assert (case["status"], finding["rule"]) == ("error", "DQG902")
     line = expected_line(MODELS, marker)
     assert finding["message"] == f"worker killed by {signal_name} during export (at models.py:{line})"
+    assert finding["step"] == "export"
     assert finding["path"] == "dqguard.toml"
     # The detail is the worker's own stderr: faulthandler's dump of the crash.
     assert "Fatal Python error" in finding["detail"]
@@ -156,6 +158,7 @@ def test_a_memory_blowup_is_contained(parallel_report: dict[str, Any]) -> None:
     finding = only_finding(cases["eats-memory"])
     assert finding["rule"] == "DQG902"
     assert finding["message"].startswith("worker passed the memory limit during export (")
+    assert finding["step"] == "export"
     assert finding["message"].endswith(" MiB resident > 1024 MiB); killed")
     # The case after it ran on a fresh worker and was checked.
     assert cases["small-again"]["status"] == "ok", cases["small-again"]
