@@ -4,11 +4,14 @@ from pathlib import Path
 
 import pytest
 import torch
+from torchao.quantization.pt2e.quantizer.x86_inductor_quantizer import X86InductorQuantizer
+from torchao.testing.pt2e._xnnpack_quantizer import XNNPACKQuantizer
 
 from dqguard.check.nodes import graphs
 from dqguard.check.ops import DEQUANTIZE_OPS, op_name
 from dqguard.check.quantized import by_annotation
 from dqguard.check.sharing import check
+from dqguard.worker import flows
 from testing import RESOURCES, expected_line
 from testing.inprocess import InProcess
 from testing.lines import current, verdicts
@@ -196,18 +199,26 @@ def test_sharing_survives_re_export_without_annotations(in_process: InProcess) -
 
 def test_inductor_copies_a_shared_per_tensor_dequantize_so_it_is_resolved_not_reported(
         in_process: InProcess) -> None:
-    # A decoder under X86InductorQuantizer's dynamic config: each layer's q/k/v projections share
-    # one dynamic chain. Inductor's freezing passes copy the dequantize per user before they fuse.
-    converted = in_process.convert("llm", "llama-tiny/x86-dynamic")
-    root, fallback = RESOURCES / "llm", ("dqguard.toml", 1)
-    as_lowered = check(converted, root, fallback)
-    assert as_lowered and {f.rule for f in as_lowered} == {"DQG002"}
-    assert {f.resolved_by for f in as_lowered} == {None}
-    compiled = check(converted, root, fallback, inductor=True)
-    assert [f._replace(resolved_by=None) for f in compiled] == as_lowered
-    assert {f.resolved_by for f in compiled} == {"inductor"}
+    # Inductor's freezing passes copy a per-tensor dequantize for each user before they fuse; an
+    # affine one they never touch. Both sharings, on every torch line (testing/verdicts.toml).
+    root, fallback = RESOURCES / "findings", ("dqguard.toml", 1)
+    dynamic = in_process.convert("findings", "three-heads/dynamic")
+    [as_lowered] = check(dynamic, root, fallback)
+    assert (as_lowered.rule, as_lowered.resolved_by) == ("DQG002", None)
+    assert check(dynamic, root, fallback, inductor=True) == [as_lowered._replace(resolved_by="inductor")]
+    affine = in_process.convert("findings", "three-heads/per-token")
+    [kept] = check(affine, root, fallback, inductor=True)
+    assert (kept.rule, kept.resolved_by) == ("DQG001", None)
 
+
+def test_a_case_under_an_inductor_quantizer_records_what_inductor_resolves(in_process: InProcess) -> None:
+    # A decoder under X86InductorQuantizer's dynamic config: on torch 2.13 and 2.14 convert leaves
+    # each layer's q/k/v projections one shared chain (2.9's torchao gives each its own).
+    converted = in_process.convert("llm", "llama-tiny/x86-dynamic")
+    shared = check(converted, RESOURCES / "llm", ("dqguard.toml", 1))
     result = in_process.run("llm", "llama-tiny/x86-dynamic")
     assert (result.status, result.findings) == ("ok", ())
-    assert [f.message for f in result.resolved] == [f.message for f in as_lowered]
-    assert {(f.stage, f.resolved_by) for f in result.resolved} == {("convert", "inductor")}
+    assert [f.message for f in result.resolved] == [f.message for f in shared]
+    assert {(f.stage, f.resolved_by) for f in result.resolved} <= {("convert", "inductor")}
+    assert flows.compiled_by_inductor(X86InductorQuantizer())
+    assert not flows.compiled_by_inductor(XNNPACKQuantizer())
